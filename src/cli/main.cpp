@@ -1,2 +1,27 @@
-#include <cstdio>
-int main() { std::puts("agentserve"); return 0; }
+// agentserve: one binary, many subcommands (see commands.h).
+#include <CLI/CLI.hpp>
+
+#include "base/log.h"
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"agentserve " AGENTSERVE_VERSION
+               " - a local LLM inference server for coding agents"};
+  app.set_version_flag("--version", std::string("agentserve ") + AGENTSERVE_VERSION);
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "debug, info, warn, error or off")
+      ->capture_default_str();
+  app.parse_complete_callback([&] {
+    agentserve::LogLevel level;
+    if (!agentserve::parse_log_level(log_level, &level))
+      throw CLI::ValidationError("--log-level", "expected debug, info, warn, error or off");
+    agentserve::set_log_level(level);
+  });
+
+  int exit_code = 0;
+  agentserve::cli::add_make_test_model_command(app, &exit_code);
+  agentserve::cli::add_tokenize_command(app, &exit_code);
+  CLI11_PARSE(app, argc, argv);
+  return exit_code;
+}
