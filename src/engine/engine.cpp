@@ -1,0 +1,185 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <span>
+
+#include "base/check.h"
+#include "base/log.h"
+
+namespace agentserve {
+
+Engine::Engine(Backend* backend, EngineOptions options)
+    : backend_(backend),
+      options_(options),
+      pool_(backend->kv_geometry().num_pages),
+      scheduler_(SchedulerOptions{backend->kv_geometry().page_size, options.max_batch_tokens,
+                                  options.max_running},
+                 &pool_) {
+  const int32_t capacity = backend->kv_geometry().num_pages * backend->kv_geometry().page_size;
+  max_context_ = options.max_context > 0 ? std::min(options.max_context, capacity) : capacity;
+}
+
+Engine::~Engine() { stop(); }
+
+void Engine::submit(GenerationRequest request) {
+  {
+    std::lock_guard<std::mutex> lock(submit_mutex_);
+    submitted_.push_back(std::move(request));
+  }
+  submit_cv_.notify_one();
+}
+
+void Engine::take_submissions() {
+  std::vector<GenerationRequest> incoming;
+  {
+    std::lock_guard<std::mutex> lock(submit_mutex_);
+    incoming.swap(submitted_);
+  }
+  for (GenerationRequest& r : incoming) {
+    auto fail = [&](std::string message) {
+      EngineEvent e;
+      e.kind = EngineEvent::Kind::kFinish;
+      e.reason = FinishReason::kError;
+      e.error = std::move(message);
+      e.usage.prompt_tokens = static_cast<int32_t>(r.prompt.size());
+      r.events->push(std::move(e));
+    };
+    const int32_t vocab = backend_->vocab_size();
+    if (r.prompt.empty()) {
+      fail("the prompt is empty");
+      continue;
+    }
+    if (static_cast<int32_t>(r.prompt.size()) >= max_context_) {
+      fail("prompt is too long: " + std::to_string(r.prompt.size()) + " tokens > " +
+           std::to_string(max_context_ - 1) + " maximum (context " +
+           std::to_string(max_context_) + " tokens, one kept for the reply)");
+      continue;
+    }
+    auto bad = std::find_if(r.prompt.begin(), r.prompt.end(),
+                            [&](int32_t t) { return t < 0 || t >= vocab; });
+    if (bad != r.prompt.end()) {
+      fail("token id " + std::to_string(*bad) + " is outside the vocabulary [0, " +
+           std::to_string(vocab) + ")");
+      continue;
+    }
+    auto seq = std::make_unique<Sequence>();
+    seq->tokens = r.prompt;
+    seq->history.add_prompt(r.prompt);
+    seq->rng.reseed(r.sampling.has_seed ? r.sampling.seed : (r.id * 0x9E3779B97F4A7C15ull) ^ 0x5eed);
+    seq->request = std::move(r);
+    scheduler_.add(std::move(seq));
+  }
+}
+
+void Engine::finish(Sequence* seq, FinishReason reason, int32_t stop_token, std::string error) {
+  EngineEvent e;
+  e.kind = EngineEvent::Kind::kFinish;
+  e.reason = reason;
+  e.stop_token = stop_token;
+  e.error = std::move(error);
+  e.usage.prompt_tokens = static_cast<int32_t>(seq->request.prompt.size());
+  e.usage.completion_tokens = seq->num_generated;
+  std::unique_ptr<Sequence> owned = scheduler_.remove(seq);
+  owned->request.events->push(std::move(e));
+  ++stats_.requests_finished;
+}
+
+bool Engine::step() {
+  take_submissions();
+  // Cancelled requests leave before they cost another step.
+  std::vector<Sequence*> cancelled;
+  scheduler_.for_each([&](Sequence* s) {
+    if (s->request.cancelled->load(std::memory_order_relaxed)) cancelled.push_back(s);
+  });
+  for (Sequence* s : cancelled) finish(s, FinishReason::kCancelled, -1);
+
+  scheduler_.schedule(&step_);
+  if (step_.empty()) return !scheduler_.idle();
+
+  Status st = backend_->forward(step_.batch, &logits_);
+  if (!st.ok()) {
+    AS_LOG_ERROR("forward failed: {}", st.error().to_string());
+    std::vector<Sequence*> failed = step_.sequences;
+    for (Sequence* s : failed) finish(s, FinishReason::kError, -1, st.error().message);
+    return true;
+  }
+  scheduler_.commit(step_);
+  ++stats_.steps;
+
+  const int32_t vocab = backend_->vocab_size();
+  size_t logit_row = 0;
+  std::vector<std::pair<Sequence*, FinishReason>> done;
+  std::vector<int32_t> done_stop_tokens;
+  for (size_t i = 0; i < step_.sequences.size(); ++i) {
+    Sequence* seq = step_.sequences[i];
+    const BatchSequence& bs = step_.batch.sequences[i];
+    if (seq->num_generated == 0 || bs.num_tokens > 1) stats_.prompt_tokens_computed += bs.num_tokens;
+    else stats_.decode_tokens_computed += bs.num_tokens;
+    if (logit_row >= step_.batch.logit_rows.size() ||
+        step_.batch.logit_rows[logit_row] != bs.first_token + bs.num_tokens - 1)
+      continue;  // a prefill chunk that does not end the prompt
+    std::span<const float> row(logits_.data() + logit_row * static_cast<size_t>(vocab),
+                               static_cast<size_t>(vocab));
+    ++logit_row;
+    const SampleResult sample =
+        sampler_.sample(row, seq->request.sampling, seq->history, seq->rng);
+    seq->tokens.push_back(sample.token);
+    seq->history.add_generated(sample.token);
+    ++seq->num_generated;
+    const StopConditions& stop = seq->request.stop;
+    const bool is_stop = !stop.ignore_stop_tokens &&
+                         std::find(stop.stop_token_ids.begin(), stop.stop_token_ids.end(),
+                                   sample.token) != stop.stop_token_ids.end();
+    if (is_stop) {
+      done.push_back({seq, FinishReason::kStop});
+      done_stop_tokens.push_back(sample.token);
+      continue;
+    }
+    EngineEvent e;
+    e.kind = EngineEvent::Kind::kToken;
+    e.sample = sample;
+    seq->request.events->push(std::move(e));
+    if (seq->num_generated >= stop.max_new_tokens ||
+        static_cast<int32_t>(seq->tokens.size()) >= max_context_) {
+      done.push_back({seq, FinishReason::kLength});
+      done_stop_tokens.push_back(-1);
+    }
+  }
+  for (size_t i = 0; i < done.size(); ++i) finish(done[i].first, done[i].second, done_stop_tokens[i]);
+  if (options_.check_integrity) {
+    const std::string problem = scheduler_.check_integrity();
+    AS_CHECK_MSG(problem.empty(), problem);
+  }
+  return true;
+}
+
+void Engine::run_until_idle() {
+  while (step()) {
+  }
+}
+
+void Engine::loop() {
+  while (!stop_.load(std::memory_order_acquire)) {
+    if (step()) continue;
+    std::unique_lock<std::mutex> lock(submit_mutex_);
+    submit_cv_.wait(lock, [&] { return !submitted_.empty() || stop_.load(); });
+  }
+}
+
+void Engine::start() {
+  AS_CHECK(!thread_.joinable());
+  stop_.store(false);
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Engine::stop() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(submit_mutex_);
+    stop_.store(true, std::memory_order_release);
+  }
+  submit_cv_.notify_all();
+  thread_.join();
+}
+
+}  // namespace agentserve

@@ -1,0 +1,78 @@
+// The engine loop: schedule → forward → sample → emit, one mixed batch per step. It runs on
+// its own thread (start/stop) for the server, or is stepped by the caller (CLI, benchmarks,
+// tests). Submission is thread-safe; everything else happens on the engine's thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "backend/backend.h"
+#include "engine/request.h"
+#include "engine/sampler.h"
+#include "engine/scheduler.h"
+#include "kv/page_pool.h"
+
+namespace agentserve {
+
+struct EngineOptions {
+  int32_t max_batch_tokens = 512;
+  int32_t max_running = 16;
+  int32_t max_context = 0;        // 0: the KV pool's capacity (and never more than it)
+  bool check_integrity = false;   // run the scheduler's integrity check after every step
+};
+
+struct EngineStats {
+  uint64_t steps = 0;
+  uint64_t prompt_tokens_computed = 0;
+  uint64_t decode_tokens_computed = 0;
+  uint64_t requests_finished = 0;
+};
+
+class Engine {
+ public:
+  Engine(Backend* backend, EngineOptions options);
+  ~Engine();
+
+  // Validates and queues a request. Problems with the request itself (empty prompt, prompt
+  // longer than the context) arrive as a kError finish event on its channel.
+  void submit(GenerationRequest request);
+
+  void start();  // runs the loop on a new thread until stop()
+  void stop();
+
+  // Caller-driven use: one step; returns false when there was nothing to do.
+  bool step();
+  void run_until_idle();
+
+  int32_t max_context() const { return max_context_; }
+  const EngineStats& stats() const { return stats_; }
+  std::string check_integrity() const { return scheduler_.check_integrity(); }
+
+ private:
+  void take_submissions();
+  void finish(Sequence* seq, FinishReason reason, int32_t stop_token, std::string error = {});
+  void loop();
+
+  Backend* backend_;
+  EngineOptions options_;
+  int32_t max_context_;
+  PagePool pool_;
+  Scheduler scheduler_;
+  Sampler sampler_;
+  ScheduledStep step_;
+  std::vector<float> logits_;
+  EngineStats stats_;
+
+  std::mutex submit_mutex_;
+  std::condition_variable submit_cv_;
+  std::vector<GenerationRequest> submitted_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace agentserve

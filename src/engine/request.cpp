@@ -1,0 +1,43 @@
+#include "engine/request.h"
+
+namespace agentserve {
+
+const char* finish_reason_name(FinishReason reason) {
+  switch (reason) {
+    case FinishReason::kStop: return "stop";
+    case FinishReason::kLength: return "length";
+    case FinishReason::kCancelled: return "cancelled";
+    case FinishReason::kError: return "error";
+  }
+  return "?";
+}
+
+void EventChannel::push(EngineEvent event) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (event.kind == EngineEvent::Kind::kFinish) finished_ = true;
+    queue_.push_back(std::move(event));
+  }
+  cv_.notify_one();
+}
+
+std::optional<EngineEvent> EventChannel::pop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  cv_.wait(lock, [&] { return !queue_.empty() || drained_; });
+  if (queue_.empty()) return std::nullopt;
+  EngineEvent e = std::move(queue_.front());
+  queue_.pop_front();
+  if (e.kind == EngineEvent::Kind::kFinish) drained_ = true;
+  return e;
+}
+
+std::optional<EngineEvent> EventChannel::try_pop() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (queue_.empty()) return std::nullopt;
+  EngineEvent e = std::move(queue_.front());
+  queue_.pop_front();
+  if (e.kind == EngineEvent::Kind::kFinish) drained_ = true;
+  return e;
+}
+
+}  // namespace agentserve

@@ -1,0 +1,71 @@
+// Typed requests into the engine and events out of it. The HTTP layer (or the CLI) submits a
+// GenerationRequest of token ids and reads EngineEvents from its channel; the engine never
+// sees JSON, templates or text.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/sampler.h"
+#include "engine/sampling_params.h"
+
+namespace agentserve {
+
+enum class FinishReason { kStop, kLength, kCancelled, kError };
+const char* finish_reason_name(FinishReason reason);  // "stop", "length", ...
+
+struct StopConditions {
+  int32_t max_new_tokens = 256;
+  std::vector<int32_t> stop_token_ids;  // end of generation (eos and its friends)
+  bool ignore_stop_tokens = false;      // benchmarks and golden tests run to max_new_tokens
+};
+
+struct Usage {
+  int32_t prompt_tokens = 0;
+  int32_t cached_prompt_tokens = 0;  // prompt tokens whose KV came from the prefix cache
+  int32_t completion_tokens = 0;
+};
+
+struct EngineEvent {
+  enum class Kind { kToken, kFinish };
+  Kind kind = Kind::kToken;
+  SampleResult sample;                 // kToken
+  FinishReason reason = FinishReason::kStop;  // kFinish
+  Usage usage;                         // kFinish
+  std::string error;                   // kFinish with kError: what went wrong
+  int32_t stop_token = -1;             // kFinish with kStop: the stop token that ended it
+};
+
+// One request's events, produced by the engine thread and consumed by one reader.
+class EventChannel {
+ public:
+  void push(EngineEvent event);
+  // Blocks until an event arrives; nullopt after the finish event has been taken.
+  std::optional<EngineEvent> pop();
+  std::optional<EngineEvent> try_pop();
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<EngineEvent> queue_;
+  bool finished_ = false;  // the finish event was pushed
+  bool drained_ = false;   // ... and taken
+};
+
+struct GenerationRequest {
+  uint64_t id = 0;
+  std::vector<int32_t> prompt;
+  SamplingParams sampling;
+  StopConditions stop;
+  std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<EventChannel> events = std::make_shared<EventChannel>();
+};
+
+}  // namespace agentserve

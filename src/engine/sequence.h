@@ -1,0 +1,27 @@
+// The engine's state for one request in flight.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/request.h"
+#include "engine/sampler.h"
+
+namespace agentserve {
+
+struct Sequence {
+  GenerationRequest request;
+  std::vector<int32_t> tokens;   // prompt, then generated tokens
+  int32_t num_computed = 0;      // leading tokens whose K/V are stored in `pages`
+  int32_t num_generated = 0;
+  std::vector<int32_t> pages;    // KV page ids in position order (page i holds positions
+                                 // [i * page_size, (i + 1) * page_size))
+  TokenHistory history;
+  Rng rng;
+  int32_t num_preemptions = 0;
+
+  int32_t num_pending() const { return static_cast<int32_t>(tokens.size()) - num_computed; }
+  bool is_prefilling() const { return num_pending() > 1; }
+};
+
+}  // namespace agentserve

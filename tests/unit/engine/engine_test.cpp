@@ -1,0 +1,243 @@
+// Scheduler, paging and engine loop, tested without a model: HistoryBackend stores token ids
+// as its "KV" and computes logits from the whole history it reads back through the page
+// table, so any mix-up of pages, positions or batches changes the generated tokens.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "backend/backend.h"
+#include "engine/engine.h"
+
+namespace agentserve {
+namespace {
+
+constexpr int32_t kVocab = 97;
+
+// The "model": next token = hash of the whole prefix, mod vocab.
+int32_t next_token(const std::vector<int32_t>& prefix) {
+  uint64_t h = 1469598103934665603ull;
+  for (int32_t t : prefix) h = (h ^ static_cast<uint64_t>(t + 1)) * 1099511628211ull;
+  return static_cast<int32_t>(h % kVocab);
+}
+
+class HistoryBackend : public Backend {
+ public:
+  HistoryBackend(int32_t page_size, int32_t num_pages) {
+    geometry_.page_size = page_size;
+    geometry_.num_pages = num_pages;
+    geometry_.num_layers = 1;
+    geometry_.num_kv_heads = 1;
+    geometry_.head_dim = 1;
+    geometry_.dtype = DType::kI32;
+    kv_.assign(static_cast<size_t>(page_size) * num_pages, -1);
+  }
+  std::string name() const override { return "history"; }
+  const KvGeometry& kv_geometry() const override { return geometry_; }
+  int32_t vocab_size() const override { return kVocab; }
+
+  Status forward(const Batch& batch, std::vector<float>* logits) override {
+    const std::string problem = batch.validate(geometry_.page_size, geometry_.num_pages);
+    EXPECT_EQ(problem, "");
+    const int32_t P = geometry_.page_size;
+    for (int32_t t = 0; t < batch.num_tokens(); ++t) {
+      const BatchSequence& s = batch.sequences[static_cast<size_t>(batch.token_sequence[static_cast<size_t>(t)])];
+      const int32_t pos = batch.positions[static_cast<size_t>(t)];
+      const int32_t page = batch.page_table[static_cast<size_t>(s.page_row) * batch.page_table_stride + pos / P];
+      kv_[static_cast<size_t>(page) * P + pos % P] = batch.token_ids[static_cast<size_t>(t)];
+    }
+    logits->assign(batch.logit_rows.size() * kVocab, 0.0f);
+    for (size_t r = 0; r < batch.logit_rows.size(); ++r) {
+      const int32_t t = batch.logit_rows[r];
+      const BatchSequence& s = batch.sequences[static_cast<size_t>(batch.token_sequence[static_cast<size_t>(t)])];
+      const int32_t pos = batch.positions[static_cast<size_t>(t)];
+      std::vector<int32_t> prefix;
+      for (int32_t p = 0; p <= pos; ++p) {
+        const int32_t page = batch.page_table[static_cast<size_t>(s.page_row) * batch.page_table_stride + p / P];
+        prefix.push_back(kv_[static_cast<size_t>(page) * P + p % P]);
+      }
+      (*logits)[r * kVocab + static_cast<size_t>(next_token(prefix))] = 10.0f;
+    }
+    ++forward_calls;
+    max_batch_tokens = std::max(max_batch_tokens, batch.num_tokens());
+    return {};
+  }
+  void copy_page(int32_t, int32_t) override {}
+  void export_page(int32_t, void*) const override {}
+  void import_page(int32_t, const void*) override {}
+
+  int forward_calls = 0;
+  int32_t max_batch_tokens = 0;
+
+ private:
+  KvGeometry geometry_;
+  std::vector<int32_t> kv_;
+};
+
+std::vector<int32_t> expected_output(std::vector<int32_t> tokens, int32_t n,
+                                     const std::vector<int32_t>& stops, FinishReason* reason) {
+  std::vector<int32_t> out;
+  *reason = FinishReason::kLength;
+  for (int32_t i = 0; i < n; ++i) {
+    const int32_t t = next_token(tokens);
+    tokens.push_back(t);
+    if (std::find(stops.begin(), stops.end(), t) != stops.end()) {
+      *reason = FinishReason::kStop;
+      return out;
+    }
+    out.push_back(t);
+  }
+  return out;
+}
+
+struct Collected {
+  std::vector<int32_t> tokens;
+  EngineEvent finish;
+};
+
+Collected drain(EventChannel& ch) {
+  Collected c;
+  while (auto e = ch.try_pop()) {
+    if (e->kind == EngineEvent::Kind::kToken) c.tokens.push_back(e->sample.token);
+    else c.finish = *e;
+  }
+  return c;
+}
+
+GenerationRequest greedy_request(uint64_t id, std::vector<int32_t> prompt, int32_t n) {
+  GenerationRequest r;
+  r.id = id;
+  r.prompt = std::move(prompt);
+  r.sampling.temperature = 0.0f;
+  r.stop.max_new_tokens = n;
+  return r;
+}
+
+TEST(Engine, SingleRequestFollowsTheModel) {
+  HistoryBackend backend(4, 64);
+  Engine engine(&backend, EngineOptions{8, 4, 0, true});
+  auto req = greedy_request(1, {5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, 20);
+  auto events = req.events;
+  engine.submit(std::move(req));
+  engine.run_until_idle();
+  Collected c = drain(*events);
+  FinishReason reason;
+  EXPECT_EQ(c.tokens, expected_output({5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, 20, {}, &reason));
+  EXPECT_EQ(c.finish.reason, FinishReason::kLength);
+  EXPECT_EQ(c.finish.usage.prompt_tokens, 11);
+  EXPECT_EQ(c.finish.usage.completion_tokens, 20);
+  // An 11-token prompt with an 8-token budget is prefilled in two chunks.
+  EXPECT_LE(backend.max_batch_tokens, 8);
+  EXPECT_EQ(engine.check_integrity(), "");
+}
+
+TEST(Engine, StopTokenEndsGenerationWithoutBeingEmitted) {
+  HistoryBackend backend(4, 64);
+  Engine engine(&backend, EngineOptions{16, 4, 0, true});
+  const std::vector<int32_t> prompt = {1, 2, 3};
+  FinishReason reason;
+  auto free_run = expected_output(prompt, 30, {}, &reason);
+  const int32_t stop = free_run[5];
+  auto req = greedy_request(2, prompt, 30);
+  req.stop.stop_token_ids = {stop};
+  auto events = req.events;
+  engine.submit(std::move(req));
+  engine.run_until_idle();
+  Collected c = drain(*events);
+  EXPECT_EQ(c.tokens, expected_output(prompt, 30, {stop}, &reason));
+  EXPECT_EQ(c.finish.reason, FinishReason::kStop);
+  EXPECT_EQ(c.finish.stop_token, stop);
+  EXPECT_EQ(c.finish.usage.completion_tokens, static_cast<int32_t>(c.tokens.size()) + 1);
+}
+
+TEST(Engine, BadRequestsGetErrorsNotCrashes) {
+  HistoryBackend backend(4, 8);  // capacity 32 tokens
+  Engine engine(&backend, EngineOptions{16, 4, 0, true});
+  auto empty = greedy_request(1, {}, 4);
+  auto too_long = greedy_request(2, std::vector<int32_t>(40, 3), 4);
+  auto bad_id = greedy_request(3, {1, 2, kVocab + 5}, 4);
+  std::vector<std::shared_ptr<EventChannel>> channels = {empty.events, too_long.events, bad_id.events};
+  engine.submit(std::move(empty));
+  engine.submit(std::move(too_long));
+  engine.submit(std::move(bad_id));
+  engine.run_until_idle();
+  const char* expected[] = {"empty", "prompt is too long: 40 tokens > 31 maximum", "outside the vocabulary"};
+  for (size_t i = 0; i < channels.size(); ++i) {
+    Collected c = drain(*channels[i]);
+    EXPECT_EQ(c.finish.reason, FinishReason::kError);
+    EXPECT_NE(c.finish.error.find(expected[i]), std::string::npos) << c.finish.error;
+  }
+  EXPECT_EQ(engine.check_integrity(), "");
+}
+
+TEST(Engine, ContextLimitEndsWithLength) {
+  HistoryBackend backend(4, 4);  // 16 tokens
+  Engine engine(&backend, EngineOptions{16, 4, 0, true});
+  auto req = greedy_request(1, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 100);
+  auto events = req.events;
+  engine.submit(std::move(req));
+  engine.run_until_idle();
+  Collected c = drain(*events);
+  EXPECT_EQ(c.finish.reason, FinishReason::kLength);
+  EXPECT_EQ(c.tokens.size(), 6u);  // 10 + 6 = the 16-token context
+}
+
+// Many concurrent requests in a pool too small for all of them: continuous batching,
+// chunked prefill, preemption and cancellation, with the integrity check after every step.
+TEST(Engine, RandomizedConcurrencyPreemptionAndCancellation) {
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  for (int round = 0; round < 20; ++round) {
+    const int32_t page_size = 1 + static_cast<int32_t>(rng() % 8);
+    const int32_t num_pages = 16 + static_cast<int32_t>(rng() % 48);
+    HistoryBackend backend(page_size, num_pages);
+    EngineOptions opts;
+    opts.max_batch_tokens = 4 + static_cast<int32_t>(rng() % 60);
+    opts.max_running = 1 + static_cast<int32_t>(rng() % 8);
+    opts.check_integrity = true;
+    Engine engine(&backend, opts);
+    const int32_t capacity = page_size * num_pages;
+
+    struct Live {
+      std::vector<int32_t> prompt;
+      int32_t n;
+      std::shared_ptr<EventChannel> events;
+      std::shared_ptr<std::atomic<bool>> cancel;
+      bool will_cancel;
+    };
+    std::vector<Live> live;
+    const int num_requests = 5 + static_cast<int>(rng() % 20);
+    for (int i = 0; i < num_requests; ++i) {
+      const int32_t len = 1 + static_cast<int32_t>(rng() % std::max(2, capacity / 2));
+      std::vector<int32_t> prompt(static_cast<size_t>(len));
+      for (auto& t : prompt) t = static_cast<int32_t>(rng() % kVocab);
+      const int32_t n = 1 + static_cast<int32_t>(rng() % 24);
+      auto req = greedy_request(static_cast<uint64_t>(i), prompt, n);
+      live.push_back({prompt, n, req.events, req.cancelled, rng() % 5 == 0});
+      engine.submit(std::move(req));
+    }
+    int steps = 0;
+    while (engine.step()) {
+      ++steps;
+      ASSERT_LT(steps, 100000) << "engine does not make progress";
+      for (auto& l : live)
+        if (l.will_cancel && rng() % 10 == 0) l.cancel->store(true);
+    }
+    ASSERT_EQ(engine.check_integrity(), "");
+    for (const Live& l : live) {
+      Collected c = drain(*l.events);
+      if (c.finish.reason == FinishReason::kCancelled) {
+        EXPECT_TRUE(l.will_cancel);
+        continue;
+      }
+      FinishReason reason;
+      const int32_t room = engine.max_context() - static_cast<int32_t>(l.prompt.size());
+      std::vector<int32_t> want = expected_output(l.prompt, std::min(l.n, room), {}, &reason);
+      EXPECT_EQ(c.tokens, want) << "prompt of " << l.prompt.size() << " tokens";
+      EXPECT_EQ(c.finish.reason, FinishReason::kLength);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace agentserve
