@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <random>
 #include <span>
 
 #include "base/check.h"
@@ -15,6 +16,8 @@ Engine::Engine(Backend* backend, EngineOptions options)
       scheduler_(SchedulerOptions{backend->kv_geometry().page_size, options.max_batch_tokens,
                                   options.max_running},
                  &pool_) {
+  std::random_device entropy;
+  seed_source_.reseed((static_cast<uint64_t>(entropy()) << 32) ^ entropy());
   const int32_t capacity = backend->kv_geometry().num_pages * backend->kv_geometry().page_size;
   max_context_ = options.max_context > 0 ? std::min(options.max_context, capacity) : capacity;
 }
@@ -65,7 +68,7 @@ void Engine::take_submissions() {
     auto seq = std::make_unique<Sequence>();
     seq->tokens = r.prompt;
     seq->history.add_prompt(r.prompt);
-    seq->rng.reseed(r.sampling.has_seed ? r.sampling.seed : (r.id * 0x9E3779B97F4A7C15ull) ^ 0x5eed);
+    seq->rng.reseed(r.sampling.has_seed ? r.sampling.seed : seed_source_.next_u64());
     seq->request = std::move(r);
     scheduler_.add(std::move(seq));
   }

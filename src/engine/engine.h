@@ -64,6 +64,7 @@ class Engine {
   PagePool pool_;
   Scheduler scheduler_;
   Sampler sampler_;
+  Rng seed_source_;  // seeds for requests that bring none
   ScheduledStep step_;
   std::vector<float> logits_;
   EngineStats stats_;

@@ -1,0 +1,154 @@
+// agentserve bench: prompt and decode throughput of a model on this machine, next to the
+// machine's measured memory read bandwidth (decode is bandwidth-bound).
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+
+#include "backend/cpu/memory_bandwidth.h"
+#include "base/cpu_features.h"
+#include "cli/commands.h"
+#include "cli/model_arg.h"
+#include "cli/runtime.h"
+
+namespace agentserve::cli {
+namespace {
+
+struct BenchArgs {
+  RuntimeOptions runtime;
+  int32_t prompt_tokens = 512;
+  int32_t gen_tokens = 128;
+  int32_t repeats = 3;
+};
+
+// Text for the synthetic prompt: code and prose, like an agent's context.
+constexpr const char* kPromptText =
+    "You are a coding agent. Read the repository and fix the failing test.\n"
+    "```python\ndef merge_intervals(intervals):\n    intervals.sort(key=lambda x: x[0])\n"
+    "    merged = []\n    for start, end in intervals:\n        if merged and start <= merged[-1][1]:\n"
+    "            merged[-1][1] = max(merged[-1][1], end)\n        else:\n"
+    "            merged.append([start, end])\n    return merged\n```\n"
+    "The test expects overlapping intervals to be merged, and touching ones too. ";
+
+struct Timing {
+  double prefill_s = 0, decode_s = 0;
+  int32_t generated = 0;
+};
+
+Result<Timing> run_once(Runtime& rt, const std::vector<int32_t>& prompt, int32_t gen) {
+  GenerationRequest req;
+  req.prompt = prompt;
+  req.sampling.temperature = 0.0f;
+  req.stop.max_new_tokens = gen;
+  req.stop.ignore_stop_tokens = true;
+  auto events = req.events;
+  Timing t;
+  const auto start = std::chrono::steady_clock::now();
+  auto first = start, last = start;
+  rt.engine->submit(std::move(req));
+  bool done = false;
+  while (!done && rt.engine->step()) {
+    while (auto e = events->try_pop()) {
+      if (e->kind == EngineEvent::Kind::kFinish) {
+        if (e->reason == FinishReason::kError)
+          return make_error(ErrorKind::kInvalidArgument, e->error);
+        done = true;
+        break;
+      }
+      last = std::chrono::steady_clock::now();
+      if (t.generated++ == 0) first = last;
+    }
+  }
+  t.prefill_s = std::chrono::duration<double>(first - start).count();
+  t.decode_s = std::chrono::duration<double>(last - first).count();
+  return t;
+}
+
+int run_bench(const BenchArgs& a) {
+  RuntimeOptions ro = a.runtime;
+  ro.ctx = std::max<int64_t>(ro.ctx, a.prompt_tokens + a.gen_tokens + 16);
+  auto loaded = load_runtime(ro);
+  if (!loaded.ok()) return report_error("bench", loaded.error());
+  Runtime& rt = **loaded;
+  const ModelConfig& c = rt.model->config;
+
+  std::vector<int32_t> prompt;
+  while (static_cast<int32_t>(prompt.size()) < a.prompt_tokens)
+    rt.tokenizer->encode_append(kPromptText, SpecialTokenMode::kAsText, &prompt);
+  prompt.resize(static_cast<size_t>(a.prompt_tokens));
+
+  std::fprintf(stderr, "measuring memory read bandwidth...\n");
+  const double bandwidth = cpu::measure_read_bandwidth_gbps(rt.backend->thread_pool());
+
+  // Warm-up: the first pass faults the weights in from the page cache or disk.
+  std::fprintf(stderr, "warming up...\n");
+  if (auto w = run_once(rt, prompt, 8); !w.ok()) return report_error("bench", w.error());
+  Timing best_prefill, best_decode;
+  best_prefill.prefill_s = best_decode.decode_s = 1e30;
+  for (int r = 0; r < a.repeats; ++r) {
+    auto t = run_once(rt, prompt, a.gen_tokens);
+    if (!t.ok()) return report_error("bench", t.error());
+    if (t->prefill_s < best_prefill.prefill_s) best_prefill = *t;
+    if (t->generated > 1 && t->decode_s / (t->generated - 1) <
+                                best_decode.decode_s / std::max(1, best_decode.generated - 1))
+      best_decode = *t;
+  }
+
+  // Bytes one decode step reads: every weight once (the embedding only one row) plus the KV
+  // of the context so far.
+  size_t weight_bytes = 0;
+  for (const auto& [name, entry] : rt.model->store->all())
+    if (name != "model.embed_tokens.weight" || c.tie_word_embeddings) weight_bytes += entry->view.num_bytes;
+  const double kv_bytes_per_pos = static_cast<double>(rt.backend->kv_geometry().page_bytes()) /
+                                  rt.backend->kv_geometry().page_size;
+  const double mean_ctx = a.prompt_tokens + a.gen_tokens / 2.0;
+  const double bytes_per_token = static_cast<double>(weight_bytes) + kv_bytes_per_pos * mean_ctx;
+  const double decode_tps = (best_decode.generated - 1) / best_decode.decode_s;
+  const double decode_gbps = bytes_per_token * decode_tps / 1e9;
+
+  // FLOPs of the prompt: matmuls on every token, attention over the causal prefix, the LM
+  // head on the last token only.
+  const double linear = static_cast<double>(c.hidden_size) * (2 * c.q_dim() + 2 * c.kv_dim()) +
+                        3.0 * c.hidden_size * c.intermediate_size;
+  const double n = a.prompt_tokens;
+  const double prompt_flops = 2.0 * n * linear * c.num_layers +
+                              2.0 * n * (n + 1) * c.q_dim() * c.num_layers +
+                              2.0 * c.vocab_size * c.hidden_size;
+  const double prompt_tps = n / best_prefill.prefill_s;
+
+  std::printf("agentserve bench: %s\n", rt.model_dir.c_str());
+  std::printf("  model        %s, %.2fB parameters, %.2f GB of weights read per token\n",
+              c.architecture.c_str(), static_cast<double>(c.num_parameters()) / 1e9,
+              static_cast<double>(weight_bytes) / 1e9);
+  std::printf("  backend      %s, prefill precision %s, KV %s\n", rt.backend->name().c_str(),
+              ro.precision.c_str(), ro.kv_dtype.c_str());
+  std::printf("  memory       %.1f GB/s read bandwidth (measured now, all threads)\n", bandwidth);
+  std::printf("  prompt       %d tokens in %.3f s: %.1f tok/s, %.1f GFLOP/s\n", a.prompt_tokens,
+              best_prefill.prefill_s, prompt_tps, prompt_flops / best_prefill.prefill_s / 1e9);
+  std::printf("  decode       %d tokens: %.2f tok/s, %.1f GB/s = %.0f%% of measured bandwidth\n",
+              best_decode.generated, decode_tps, decode_gbps, 100.0 * decode_gbps / bandwidth);
+  std::printf("  (best of %d runs after a warm-up)\n", a.repeats);
+  return 0;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand("bench", "Measure prompt and decode throughput on this machine");
+  auto a = std::make_shared<BenchArgs>();
+  add_runtime_options(cmd, &a->runtime);
+  cmd->add_option("--prompt-tokens", a->prompt_tokens, "Prompt length")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  cmd->add_option("--gen-tokens", a->gen_tokens, "Tokens to decode")
+      ->check(CLI::Range(2, 1 << 20))
+      ->capture_default_str();
+  cmd->add_option("--repeats", a->repeats, "Timed runs (best is reported)")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  cmd->callback([a, exit_code] { *exit_code = run_bench(*a); });
+}
+
+}  // namespace agentserve::cli

@@ -1,0 +1,76 @@
+#include "cli/runtime.h"
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <chrono>
+
+#include "base/log.h"
+#include "cli/model_arg.h"
+
+namespace agentserve::cli {
+
+void add_runtime_options(CLI::App* cmd, RuntimeOptions* o) {
+  cmd->add_option("--model", o->model,
+                  "Hugging Face model directory (default: a small Qwen3-shaped test model, made "
+                  "on first use in ~/.cache/agentserve)");
+  cmd->add_option("--threads", o->threads, "CPU threads (default: all available)");
+  cmd->add_option("--ctx", o->ctx, "KV cache capacity in tokens")->capture_default_str();
+  cmd->add_option("--kv-dtype", o->kv_dtype, "KV cache element type")
+      ->check(CLI::IsMember({"bf16", "f32"}))
+      ->capture_default_str();
+  cmd->add_option("--precision", o->precision,
+                  "Prefill matmul activations: bf16 (fast), bf16x2 (split, ~f32 accuracy), f32")
+      ->check(CLI::IsMember({"bf16", "bf16x2", "f32"}))
+      ->capture_default_str();
+  cmd->add_option("--batch-tokens", o->batch_tokens, "Tokens per engine step (prefill chunk)")
+      ->check(CLI::Range(1, 1 << 16))
+      ->capture_default_str();
+}
+
+Result<std::unique_ptr<Runtime>> load_runtime(const RuntimeOptions& o) {
+  auto rt = std::make_unique<Runtime>();
+  AS_ASSIGN_OR_RETURN(rt->model_dir, resolve_model_dir(o.model));
+  const auto t0 = std::chrono::steady_clock::now();
+  AS_ASSIGN_OR_RETURN(rt->model, load_model(rt->model_dir));
+  AS_ASSIGN_OR_RETURN(rt->tokenizer, Tokenizer::load_from_model_dir(rt->model_dir));
+  const ModelConfig& c = rt->model->config;
+  if (rt->tokenizer->vocab_size() > c.vocab_size)
+    return make_error(ErrorKind::kFormat,
+                      rt->model_dir + ": the tokenizer has " +
+                          std::to_string(rt->tokenizer->vocab_size()) +
+                          " tokens but config.json's vocab_size is " + std::to_string(c.vocab_size));
+
+  CpuBackendOptions bo;
+  bo.num_threads = o.threads;
+  bo.kv_cache_tokens = o.ctx;
+  bo.kv_dtype = o.kv_dtype == "f32" ? DType::kF32 : DType::kBF16;
+  bo.prefill_precision = o.precision == "f32"      ? cpu::MatmulPrecision::kF32
+                         : o.precision == "bf16x2" ? cpu::MatmulPrecision::kBf16Split
+                                                   : cpu::MatmulPrecision::kBf16;
+  AS_ASSIGN_OR_RETURN(rt->backend, CpuBackend::create(*rt->model, bo));
+
+  rt->stop_token_ids = c.eos_token_ids;
+  if (auto eos = rt->tokenizer->eos_token_id(); eos.has_value() &&
+      std::find(rt->stop_token_ids.begin(), rt->stop_token_ids.end(), *eos) == rt->stop_token_ids.end())
+    rt->stop_token_ids.push_back(*eos);
+
+  EngineOptions eo;
+  eo.max_batch_tokens = o.batch_tokens;
+  eo.max_context = static_cast<int32_t>(std::min<int64_t>(o.ctx, c.max_position_embeddings));
+  rt->engine = std::make_unique<Engine>(rt->backend.get(), eo);
+
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  AS_LOG_INFO("model {} ({}, {} layers, hidden {}, {:.2f} GB of weights, {:.2f}B parameters) "
+              "loaded in {:.2f} s",
+              rt->model_dir, c.architecture, c.num_layers, c.hidden_size,
+              static_cast<double>(rt->model->store->total_bytes()) / 1e9,
+              static_cast<double>(c.num_parameters()) / 1e9, secs);
+  AS_LOG_INFO("backend {}; KV cache {} tokens ({} pages of {}, {}, {:.2f} GB); context {} tokens",
+              rt->backend->name(), rt->backend->kv_geometry().num_pages * rt->backend->kv_geometry().page_size,
+              rt->backend->kv_geometry().num_pages, rt->backend->kv_geometry().page_size, o.kv_dtype,
+              static_cast<double>(rt->backend->kv_pool_bytes()) / 1e9, rt->engine->max_context());
+  return rt;
+}
+
+}  // namespace agentserve::cli

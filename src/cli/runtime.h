@@ -1,0 +1,44 @@
+// What generate, bench and (later) serve set up the same way: a model directory loaded, its
+// tokenizer, a CPU backend and the engine, from common command-line options.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "backend/cpu/cpu_backend.h"
+#include "base/error.h"
+#include "engine/engine.h"
+#include "model/weights.h"
+#include "text/tokenizer/tokenizer.h"
+
+namespace CLI {
+class App;
+}
+
+namespace agentserve::cli {
+
+struct RuntimeOptions {
+  std::string model;            // "" = the default test model
+  int32_t threads = 0;
+  int64_t ctx = 8192;           // KV cache capacity in tokens
+  std::string kv_dtype = "bf16";
+  std::string precision = "bf16";  // prefill matmul precision: f32, bf16, bf16x2
+  int32_t batch_tokens = 512;
+};
+
+// Adds --model, --threads, --ctx, --kv-dtype, --precision, --batch-tokens to `cmd`.
+void add_runtime_options(CLI::App* cmd, RuntimeOptions* options);
+
+struct Runtime {
+  std::string model_dir;
+  std::unique_ptr<LoadedModel> model;
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::unique_ptr<CpuBackend> backend;
+  std::unique_ptr<Engine> engine;
+  std::vector<int32_t> stop_token_ids;  // eos ids of config, generation config and tokenizer
+};
+
+// Loads everything and prints what was loaded (model, backend, memory) to the log.
+Result<std::unique_ptr<Runtime>> load_runtime(const RuntimeOptions& options);
+
+}  // namespace agentserve::cli
