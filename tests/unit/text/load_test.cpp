@@ -76,6 +76,13 @@ TEST(Load, MissingFilesAndDirectories) {
   auto e = Tokenizer::load_from_model_dir(empty.path.string());
   ASSERT_FALSE(e.ok());
   expect_message(e.error(), ErrorKind::kNotFound, {"tokenizer.json", "not found"});
+  auto is_dir = Tokenizer::load(empty.path.string(), "");
+  ASSERT_FALSE(is_dir.ok());
+  expect_message(is_dir.error(), ErrorKind::kInvalidArgument, {"found a directory"});
+  empty.write("empty.json", "");
+  auto empty_file = Tokenizer::load((empty.path / "empty.json").string(), "");
+  ASSERT_FALSE(empty_file.ok());
+  expect_message(empty_file.error(), ErrorKind::kFormat, {"empty.json", "found an empty file"});
   auto c = Tokenizer::load(testing::model_dir("qwen3") + "/tokenizer.json", "/nonexistent/cfg.json");
   ASSERT_FALSE(c.ok());
   expect_message(c.error(), ErrorKind::kNotFound, {"/nonexistent/cfg.json"});
