@@ -1,0 +1,256 @@
+// AVX-512 f32 paths of matmul (contract in matmul.h): the GEMV that decode runs on (W streamed
+// once, memory-bound) and the f32-FMA GEMM (W panels widened and transposed on the fly).
+#include "backend/cpu/kernels/simd_avx512.h"  // first: see its note on GCC warnings
+
+#include <array>
+#include <type_traits>
+#include <utility>
+
+#include "backend/cpu/kernels/matmul_internal.h"
+
+namespace agentserve::cpu::detail {
+namespace {
+
+enum class WKind { kBf16, kF16, kF32 };
+
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// ---------------------------------------------------------------------------------------------
+// GEMV: y[i, j] = x[i, :] · W[j, :] for i < m <= 4. Each 64-byte piece of a bf16 row holds 32
+// weights; the even ones widen with a shift and the odd ones with a mask, so x is prepared
+// once per call in the matching order (per 32-chunk: 16 even elements, then 16 odd).
+// ---------------------------------------------------------------------------------------------
+
+void prepare_x(const float* x, int64_t m, int64_t k, bool deinterleave, float* out) {
+  const int64_t kp = (k + 31) / 32 * 32;
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  for (int64_t i = 0; i < m; ++i) {
+    const float* src = x + i * k;
+    float* dst = out + i * kp;
+    for (int64_t c = 0; c < kp; c += 32) {
+      const int64_t valid = min64(32, k - c);
+      const __mmask16 m0 = static_cast<__mmask16>(valid >= 16 ? 0xffff : (1u << valid) - 1);
+      const __mmask16 m1 =
+          static_cast<__mmask16>(valid >= 32 ? 0xffff : valid <= 16 ? 0 : (1u << (valid - 16)) - 1);
+      const __m512 a = _mm512_maskz_loadu_ps(m0, src + c);
+      const __m512 b = _mm512_maskz_loadu_ps(m1, src + c + 16);
+      if (deinterleave) {
+        _mm512_store_ps(dst + c, _mm512_permutex2var_ps(a, even, b));
+        _mm512_store_ps(dst + c + 16, _mm512_permutex2var_ps(a, odd, b));
+      } else {
+        _mm512_store_ps(dst + c, a);
+        _mm512_store_ps(dst + c + 16, b);
+      }
+    }
+  }
+}
+
+// 32 weights of a row starting at element c, as two f32 vectors in the order prepare_x uses.
+template <WKind K, bool kMasked>
+inline void load32(const void* row, int64_t c, __mmask32 mask, __m512& lo, __m512& hi) {
+  if constexpr (K == WKind::kF32) {
+    const float* p = static_cast<const float*>(row) + c;
+    if constexpr (kMasked) {
+      lo = _mm512_maskz_loadu_ps(static_cast<__mmask16>(mask), p);
+      hi = _mm512_maskz_loadu_ps(static_cast<__mmask16>(mask >> 16), p + 16);
+    } else {
+      lo = _mm512_loadu_ps(p);
+      hi = _mm512_loadu_ps(p + 16);
+    }
+  } else {
+    const uint16_t* p = static_cast<const uint16_t*>(row) + c;
+    const __m512i v = kMasked ? _mm512_maskz_loadu_epi16(mask, p) : _mm512_loadu_si512(p);
+    if constexpr (K == WKind::kBf16) {
+      lo = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+      hi = _mm512_castsi512_ps(_mm512_and_si512(v, _mm512_set1_epi32(static_cast<int>(0xffff0000u))));
+    } else {
+      lo = _mm512_cvtph_ps(_mm512_castsi512_si256(v));
+      hi = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(v, 1));
+    }
+  }
+}
+
+template <WKind K>
+constexpr int64_t elem_bytes() {
+  return K == WKind::kF32 ? 4 : 2;
+}
+
+// R consecutive rows of W against M rows of x. Two accumulators per (row, x-row) while they
+// fit in registers, so that FMA latency never limits the streaming rate.
+template <WKind K, int M, int R>
+void gemv_rows(const MatmulProblem& p, const float* xp, int64_t kp, int64_t j0) {
+  constexpr int kAcc = (M * R * 2 <= 16) ? 2 : 1;
+  const int64_t k = p.k;
+  const char* rows[R];
+  for (int r = 0; r < R; ++r)
+    rows[r] = static_cast<const char*>(p.w) + (j0 + r) * k * elem_bytes<K>();
+  __m512 acc[R][M][kAcc];
+  for (int r = 0; r < R; ++r)
+    for (int i = 0; i < M; ++i)
+      for (int a = 0; a < kAcc; ++a) acc[r][i][a] = _mm512_setzero_ps();
+  const int64_t full = k / 32 * 32;
+  auto step = [&](int64_t c, auto masked, __mmask32 mask) {
+    __m512 xlo[M], xhi[M];
+    for (int i = 0; i < M; ++i) {
+      xlo[i] = _mm512_load_ps(xp + i * kp + c);
+      xhi[i] = _mm512_load_ps(xp + i * kp + c + 16);
+    }
+    for (int r = 0; r < R; ++r) {
+      __m512 lo, hi;
+      load32<K, decltype(masked)::value>(rows[r], c, mask, lo, hi);
+      for (int i = 0; i < M; ++i) {
+        acc[r][i][0] = _mm512_fmadd_ps(lo, xlo[i], acc[r][i][0]);
+        acc[r][i][kAcc - 1] = _mm512_fmadd_ps(hi, xhi[i], acc[r][i][kAcc - 1]);
+      }
+    }
+  };
+  for (int64_t c = 0; c < full; c += 32) step(c, std::false_type{}, ~__mmask32{0});
+  if (full < k) step(full, std::true_type{}, static_cast<__mmask32>((1ull << (k - full)) - 1));
+  for (int r = 0; r < R; ++r) {
+    const float b = p.bias != nullptr ? p.bias[j0 + r] : 0.0f;
+    for (int i = 0; i < M; ++i) {
+      __m512 s = acc[r][i][0];
+      if constexpr (kAcc == 2) s = _mm512_add_ps(s, acc[r][i][1]);
+      p.y[i * p.n + j0 + r] = _mm512_reduce_add_ps(s) + b;
+    }
+  }
+}
+
+template <WKind K, int M>
+void gemv_range(const MatmulProblem& p, int64_t n_begin, int64_t n_end, const float* xp) {
+  const int64_t kp = (p.k + 31) / 32 * 32;
+  constexpr int kRows = 4;
+  int64_t j = n_begin;
+  for (; j + kRows <= n_end; j += kRows) gemv_rows<K, M, kRows>(p, xp, kp, j);
+  for (; j < n_end; ++j) gemv_rows<K, M, 1>(p, xp, kp, j);
+}
+
+template <WKind K>
+void gemv_kind(const MatmulProblem& p, int64_t n_begin, int64_t n_end, const float* xp) {
+  switch (p.m) {
+    case 1: gemv_range<K, 1>(p, n_begin, n_end, xp); break;
+    case 2: gemv_range<K, 2>(p, n_begin, n_end, xp); break;
+    case 3: gemv_range<K, 3>(p, n_begin, n_end, xp); break;
+    default: gemv_range<K, 4>(p, n_begin, n_end, xp); break;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// f32 GEMM. Loops: k blocks of kKc (outer) → panels of kNr = 32 columns, packed as [kc][32]
+// f32 (L1-resident) → micro-tiles of up to kMr rows, each an outer-product accumulation in
+// kMr x 2 zmm registers (x broadcast from its rows, the panel loaded as two vectors). y holds
+// the running sum between k blocks; the first block adds the bias.
+// ---------------------------------------------------------------------------------------------
+
+constexpr int kNr = 32;
+constexpr int kMr = 12;
+constexpr int64_t kKc = 256;
+
+// Rows n0..n0+31 of W, columns k0..k0+kc-1, widened to f32 into wp[kk * 32 + c].
+void pack_panel_f32(const MatmulProblem& p, int64_t n0, int64_t k0, int64_t kc, float* wp) {
+  const int64_t kc16 = (kc + 15) / 16 * 16;
+  for (int half = 0; half < 2; ++half) {
+    for (int64_t kk = 0; kk < kc16; kk += 16) {
+      const int64_t valid = min64(16, p.k - (k0 + kk));
+      const __mmask16 mask = static_cast<__mmask16>(valid >= 16 ? 0xffff : (1u << valid) - 1);
+      __m512i r[16];
+      for (int c = 0; c < 16; ++c) {
+        const int64_t row = n0 + half * 16 + c;
+        if (row >= p.n) {
+          r[c] = _mm512_setzero_si512();
+          continue;
+        }
+        const int64_t off = row * p.k + k0 + kk;
+        if (p.w_dtype == DType::kF32) {
+          r[c] = _mm512_castps_si512(
+              _mm512_maskz_loadu_ps(mask, static_cast<const float*>(p.w) + off));
+        } else {
+          const __m256i h = _mm256_maskz_loadu_epi16(mask, static_cast<const uint16_t*>(p.w) + off);
+          r[c] = p.w_dtype == DType::kBF16 ? _mm512_castps_si512(simd::bf16x16_to_f32(h))
+                                           : _mm512_castps_si512(_mm512_cvtph_ps(h));
+        }
+      }
+      simd::transpose16x16_epi32(r);
+      for (int c = 0; c < 16; ++c)
+        _mm512_store_si512(reinterpret_cast<__m512i*>(wp + (kk + c) * kNr + half * 16), r[c]);
+    }
+  }
+}
+
+template <int MR>
+void micro_f32(const float* x, int64_t ldx, const float* wp, int64_t kc, float* y, int64_t ldy,
+               __mmask16 mask0, __mmask16 mask1, bool first, const float* bias) {
+  __m512 c0[MR], c1[MR];
+  for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
+  for (int64_t kk = 0; kk < kc; ++kk) {
+    const __m512 b0 = _mm512_load_ps(wp + kk * kNr);
+    const __m512 b1 = _mm512_load_ps(wp + kk * kNr + 16);
+    for (int i = 0; i < MR; ++i) {
+      const __m512 a = _mm512_set1_ps(x[i * ldx + kk]);
+      c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
+      c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
+    }
+  }
+  __m512 base0 = _mm512_setzero_ps(), base1 = _mm512_setzero_ps();
+  if (first && bias != nullptr) {
+    base0 = _mm512_maskz_loadu_ps(mask0, bias);
+    base1 = _mm512_maskz_loadu_ps(mask1, bias + 16);
+  }
+  for (int i = 0; i < MR; ++i) {
+    float* row = y + i * ldy;
+    if (!first) {
+      base0 = _mm512_maskz_loadu_ps(mask0, row);
+      base1 = _mm512_maskz_loadu_ps(mask1, row + 16);
+    }
+    _mm512_mask_storeu_ps(row, mask0, _mm512_add_ps(c0[i], base0));
+    _mm512_mask_storeu_ps(row + 16, mask1, _mm512_add_ps(c1[i], base1));
+  }
+}
+
+using MicroF32 = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t,
+                          __mmask16, __mmask16, bool, const float*);
+
+template <int... I>
+constexpr auto make_micro_table(std::integer_sequence<int, I...>) {
+  return std::array<MicroF32, sizeof...(I)>{&micro_f32<I + 1>...};
+}
+
+}  // namespace
+
+void gemv_avx512(const MatmulProblem& p, int64_t n_begin, int64_t n_end, void* scratch) {
+  auto* xp = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t{63});
+  prepare_x(p.x, p.m, p.k, p.w_dtype == DType::kBF16, xp);
+  switch (p.w_dtype) {
+    case DType::kBF16: gemv_kind<WKind::kBf16>(p, n_begin, n_end, xp); break;
+    case DType::kF16: gemv_kind<WKind::kF16>(p, n_begin, n_end, xp); break;
+    default: gemv_kind<WKind::kF32>(p, n_begin, n_end, xp); break;
+  }
+}
+
+size_t gemm_f32_avx512_scratch_bytes() { return kKc * kNr * sizeof(float) + 64; }
+
+void gemm_f32_avx512(const MatmulProblem& p, int64_t m_begin, int64_t m_end, int64_t n_begin,
+                     int64_t n_end, void* scratch) {
+  static constexpr auto kMicro = make_micro_table(std::make_integer_sequence<int, kMr>{});
+  auto* wp = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t{63});
+  for (int64_t k0 = 0; k0 < p.k; k0 += kKc) {
+    const int64_t kc = min64(kKc, p.k - k0);
+    const bool first = k0 == 0;
+    for (int64_t n0 = n_begin; n0 < n_end; n0 += kNr) {
+      pack_panel_f32(p, n0, k0, kc, wp);
+      const int64_t cols = min64(kNr, n_end - n0);
+      const __mmask16 mask0 = static_cast<__mmask16>(cols >= 16 ? 0xffff : (1u << cols) - 1);
+      const __mmask16 mask1 =
+          static_cast<__mmask16>(cols >= 32 ? 0xffff : cols <= 16 ? 0 : (1u << (cols - 16)) - 1);
+      const float* bias = p.bias != nullptr ? p.bias + n0 : nullptr;
+      for (int64_t i0 = m_begin; i0 < m_end; i0 += kMr) {
+        const int rows = static_cast<int>(min64(kMr, m_end - i0));
+        kMicro[static_cast<size_t>(rows - 1)](p.x + i0 * p.k + k0, p.k, wp, kc, p.y + i0 * p.n + n0,
+                                              p.n, mask0, mask1, first, bias);
+      }
+    }
+  }
+}
+
+}  // namespace agentserve::cpu::detail

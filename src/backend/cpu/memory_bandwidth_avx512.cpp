@@ -1,0 +1,21 @@
+// The AVX-512 read loop of measure_read_bandwidth_gbps (memory_bandwidth.h).
+#include "backend/cpu/kernels/simd_avx512.h"  // first: see its note on GCC warnings
+
+#include <cstddef>
+#include <cstdint>
+
+namespace agentserve::cpu::detail {
+
+// Sum of the 64-bit words of [data, data + bytes); data 64-byte aligned, bytes % 512 == 0.
+// Eight independent accumulators keep the adds off the critical path.
+uint64_t read_sum_avx512(const void* data, size_t bytes) {
+  const auto* p = static_cast<const __m512i*>(data);
+  __m512i acc[8];
+  for (auto& a : acc) a = _mm512_setzero_si512();
+  for (size_t i = 0; i < bytes / 64; i += 8)
+    for (int j = 0; j < 8; ++j) acc[j] = _mm512_add_epi64(acc[j], _mm512_load_si512(p + i + j));
+  for (int j = 1; j < 8; ++j) acc[0] = _mm512_add_epi64(acc[0], acc[j]);
+  return static_cast<uint64_t>(_mm512_reduce_add_epi64(acc[0]));
+}
+
+}  // namespace agentserve::cpu::detail
