@@ -20,7 +20,8 @@ uint64_t read_sum_avx512(const void* data, size_t bytes);
 
 namespace {
 
-constexpr int kRuns = 6;
+// The machine is shared (a VM); the best of many short runs is the honest best case.
+constexpr int kRuns = 10;
 constexpr size_t kAlign = 2u << 20;  // huge-page aligned: fewer TLB misses, as for weights
 
 uint64_t read_sum_portable(const void* data, size_t bytes) {

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "backend/cpu/kernels/attention_internal.h"
+#include "backend/cpu/kernels/unroll.h"
 
 namespace agentserve::cpu::detail {
 namespace {
@@ -23,10 +24,10 @@ constexpr int kChunk = 16;
 // Lane j of the result = sum of the lanes of v[j].
 inline __m512 sum_lanes_16(const __m512 v[16]) {
   __m512 x[8], y[4];
-  for (int i = 0; i < 8; ++i)
+  AS_UNROLL for (int i = 0; i < 8; ++i)
     x[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]),
                          _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
-  for (int i = 0; i < 4; ++i) {
+  AS_UNROLL for (int i = 0; i < 4; ++i) {
     const __m512d a = _mm512_castps_pd(x[2 * i]), b = _mm512_castps_pd(x[2 * i + 1]);
     y[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)),
                          _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
@@ -67,15 +68,15 @@ void run_task(const AttentionTask& t, float* scratch) {
   float* probs = zero + D;                 // [kChunk]
 
   const __m512 scale = _mm512_set1_ps(t.scale);
-  for (int r = 0; r < R; ++r) {
+  AS_UNROLL for (int r = 0; r < R; ++r) {
     const float* src = t.q + (r / t.group) * t.token_stride + (r % t.group) * D;
-    for (int c = 0; c < ND; ++c)
+    AS_UNROLL for (int c = 0; c < ND; ++c)
       _mm512_storeu_ps(qs + r * D + c * 16, _mm512_mul_ps(_mm512_loadu_ps(src + c * 16), scale));
-    for (int c = 0; c < ND; ++c) _mm512_storeu_ps(acc + r * D + c * 16, _mm512_setzero_ps());
+    AS_UNROLL for (int c = 0; c < ND; ++c) _mm512_storeu_ps(acc + r * D + c * 16, _mm512_setzero_ps());
     row_max[r] = -INFINITY;
     row_sum[r] = 0.0f;
   }
-  for (int c = 0; c < ND; ++c) _mm512_storeu_ps(zero + c * 16, _mm512_setzero_ps());
+  AS_UNROLL for (int c = 0; c < ND; ++c) _mm512_storeu_ps(zero + c * 16, _mm512_setzero_ps());
 
   const int32_t last_pos = t.first_pos + (R - 1) / t.group;
   const __m512i lane_index = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
@@ -88,19 +89,19 @@ void run_task(const AttentionTask& t, float* scratch) {
     const float* kr = chunk_rows(t, t.k_offset, page, slot, count, kbuf);
     const float* vr = chunk_rows(t, t.v_offset, page, slot, count, vbuf);
     const float* krow[kChunk];
-    for (int j = 0; j < kChunk; ++j) krow[j] = j < count ? kr + j * D : zero;
+    AS_UNROLL for (int j = 0; j < kChunk; ++j) krow[j] = j < count ? kr + j * D : zero;
 
     // Rows of a prefill block whose position precedes the chunk see none of it; the others
     // see a prefix of it (the lane mask).
-    for (int r = 0; r < R; ++r) {
+    AS_UNROLL for (int r = 0; r < R; ++r) {
       const int32_t pos = t.first_pos + r / t.group;
       if (pos < j0) continue;
       const float* qr = qs + r * D;
       __m512 dot[kChunk];
-      for (int j = 0; j < kChunk; ++j) dot[j] = _mm512_setzero_ps();
-      for (int c = 0; c < ND; ++c) {
+      AS_UNROLL for (int j = 0; j < kChunk; ++j) dot[j] = _mm512_setzero_ps();
+      AS_UNROLL for (int c = 0; c < ND; ++c) {
         const __m512 qv = _mm512_loadu_ps(qr + c * 16);
-        for (int j = 0; j < kChunk; ++j)
+        AS_UNROLL for (int j = 0; j < kChunk; ++j)
           dot[j] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(krow[j] + c * 16), dot[j]);
       }
       int valid = pos - j0 + 1;
@@ -118,19 +119,19 @@ void run_task(const AttentionTask& t, float* scratch) {
       _mm512_store_ps(probs, p);
       __m512 a[ND];
       const __m512 corr = _mm512_set1_ps(correction);
-      for (int c = 0; c < ND; ++c) a[c] = _mm512_mul_ps(_mm512_loadu_ps(acc + r * D + c * 16), corr);
+      AS_UNROLL for (int c = 0; c < ND; ++c) a[c] = _mm512_mul_ps(_mm512_loadu_ps(acc + r * D + c * 16), corr);
       for (int j = 0; j < valid; ++j) {
         const __m512 pj = _mm512_set1_ps(probs[j]);
-        for (int c = 0; c < ND; ++c) a[c] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vr + j * D + c * 16), a[c]);
+        AS_UNROLL for (int c = 0; c < ND; ++c) a[c] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vr + j * D + c * 16), a[c]);
       }
-      for (int c = 0; c < ND; ++c) _mm512_storeu_ps(acc + r * D + c * 16, a[c]);
+      AS_UNROLL for (int c = 0; c < ND; ++c) _mm512_storeu_ps(acc + r * D + c * 16, a[c]);
     }
     j0 += count;
   }
-  for (int r = 0; r < R; ++r) {
+  AS_UNROLL for (int r = 0; r < R; ++r) {
     float* dst = t.out + (r / t.group) * t.token_stride + (r % t.group) * D;
     const __m512 inv = _mm512_set1_ps(1.0f / row_sum[r]);
-    for (int c = 0; c < ND; ++c)
+    AS_UNROLL for (int c = 0; c < ND; ++c)
       _mm512_storeu_ps(dst + c * 16, _mm512_mul_ps(_mm512_loadu_ps(acc + r * D + c * 16), inv));
   }
 }

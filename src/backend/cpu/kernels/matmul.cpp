@@ -133,47 +133,6 @@ void run_gemm_f32(ThreadPool& pool, const MatmulProblem& p, CpuTier tier) {
   });
 }
 
-// bf16 rows [rows, k_padded] (zero-padded), for the vdpbf16ps kernel.
-void pack_rows_bf16(const float* x, int64_t k, int64_t k_padded, int64_t row_begin,
-                    int64_t row_end, bool split, uint16_t* hi, uint16_t* lo) {
-  for (int64_t i = row_begin; i < row_end; ++i) {
-    const float* src = x + i * k;
-    uint16_t* h = hi + i * k_padded;
-    for (int64_t c = 0; c < k; ++c) h[c] = f32_to_bf16(src[c]);
-    std::fill(h + k, h + k_padded, uint16_t{0});
-    if (split) {
-      uint16_t* l = lo + i * k_padded;
-      for (int64_t c = 0; c < k; ++c) l[c] = f32_to_bf16(src[c] - bf16_to_f32(h[c]));
-      std::fill(l + k, l + k_padded, uint16_t{0});
-    }
-  }
-}
-
-// 16x32 bf16 tiles for AMX (layout in matmul_internal.h), tile rows [tile_begin, tile_end).
-void pack_tiles_bf16(const float* x, int64_t m, int64_t k, int64_t k_padded, int64_t tile_begin,
-                     int64_t tile_end, bool split, uint16_t* hi, uint16_t* lo) {
-  const int64_t kbs = k_padded / 32;
-  for (int64_t mt = tile_begin; mt < tile_end; ++mt) {
-    for (int64_t r = 0; r < 16; ++r) {
-      const int64_t i = mt * 16 + r;
-      for (int64_t kb = 0; kb < kbs; ++kb) {
-        const int64_t off = (mt * kbs + kb) * 512 + r * 32;
-        uint16_t* h = hi + off;
-        uint16_t* l = split ? lo + off : nullptr;
-        const int64_t c0 = kb * 32;
-        const int64_t valid = i < m ? std::clamp<int64_t>(k - c0, 0, 32) : 0;
-        const float* src = x + i * k + c0;
-        for (int64_t c = 0; c < valid; ++c) h[c] = f32_to_bf16(src[c]);
-        for (int64_t c = valid; c < 32; ++c) h[c] = 0;
-        if (split) {
-          for (int64_t c = 0; c < valid; ++c) l[c] = f32_to_bf16(src[c] - bf16_to_f32(h[c]));
-          for (int64_t c = valid; c < 32; ++c) l[c] = 0;
-        }
-      }
-    }
-  }
-}
-
 void run_gemm_bf16(ThreadPool& pool, const MatmulProblem& p, MatmulPrecision precision,
                    CpuTier tier) {
   const bool split = precision == MatmulPrecision::kBf16Split;
@@ -190,16 +149,16 @@ void run_gemm_bf16(ThreadPool& pool, const MatmulProblem& p, MatmulPrecision pre
   uint16_t* lo = split ? buf + elems : nullptr;
   if (amx) {
     pool.parallel_for(rows / 16, 1, [&](int64_t b, int64_t e) {
-      pack_tiles_bf16(p.x, p.m, p.k, xa.k_padded, b, e, split, hi, lo);
+      detail::pack_x_tiles_avx512(p.x, p.m, p.k, xa.k_padded, b, e, hi, lo);
     });
     run_grid(pool, p.m, p.n, 32, 32, [&](int64_t mb, int64_t me, int64_t nb, int64_t ne) {
       detail::gemm_bf16_amx(
           p, xa, mb, me, nb, ne,
-          thread_scratch(kScratchMatmulThread, detail::gemm_bf16_amx_scratch_bytes()));
+          thread_scratch(kScratchMatmulThread, detail::gemm_bf16_amx_scratch_bytes(xa.k_padded)));
     });
   } else {
     pool.parallel_for(p.m, 1, [&](int64_t b, int64_t e) {
-      pack_rows_bf16(p.x, p.k, xa.k_padded, b, e, split, hi, lo);
+      detail::pack_x_rows_avx512(p.x, p.k, xa.k_padded, b, e, hi, lo);
     });
     run_grid(pool, p.m, p.n, 32, 16, [&](int64_t mb, int64_t me, int64_t nb, int64_t ne) {
       detail::gemm_bf16_avx512bf16(

@@ -2,25 +2,35 @@
 //
 // Roles: x is the A operand (16 rows of m x 32 k, packed once per call by the dispatcher),
 // W is the B operand, which AMX wants pair-interleaved ("VNNI": row q of a B tile holds
-// W[n, 2q] and W[n, 2q+1] for 16 n), so each thread repacks 32-column panels of W with one
-// 16x16 dword transpose per 16 rows x 32 k. C tiles are 16 m x 16 n f32, i.e. rows of y, so
-// they load and store straight from y (stride n), which also carries the sum between k blocks.
+// W[n, 2q] and W[n, 2q+1] for 16 n), so each thread repacks 32-column panels of W, all of k,
+// with one 16x16 dword transpose per 16 rows x 32 k. C tiles are 16 m x 16 n f32.
 //
-// Loops per thread: k blocks of kKc (outer) → m chunks of kMc (the packed x slice stays in
-// L2) → 32-column W panels (repacked, L1-resident) → 32 x 32 blocks of y: 2 x 2 C tiles fed
-// by 2 A tiles and 2 B tiles, all eight tile registers.
+// Loops per thread: 32-column W panels (packed once, L2-resident; packing prefetches the next
+// panel's rows into L2, since packing from DRAM stalls the reorder buffer for ~2x its cost) → m chunks whose packed x
+// fits in L2 → k blocks of kKc (the panel's block, 32 KB, stays in L1 while x streams past
+// it) → 32 x 32 blocks of y: 2 x 2 C tiles fed by 2 A tiles and 2 B tiles, all eight tile
+// registers. Between k blocks a C block waits in a contiguous per-thread buffer (y's rows are
+// n floats apart: for n a multiple of 1024 all 16 rows of a tile would share one L1 set);
+// the last k block stores it to y.
+//
+// Measured on the 2-core Sapphire Rapids VM (best of many runs; the host adds up to 2x noise):
+// tile loads that hit L1 are free next to the TDPBF16PS issue rate; the zero/store/drain of a C
+// block costs ~11% at 8 k steps, so k blocks are as long as L1 allows (kKc = 512 measured best
+// of 256/512/1024); packing W is the largest remaining cost (~150 ns per 16 x 32 unit).
 #include "backend/cpu/kernels/simd_avx512.h"  // first: see its note on GCC warnings
 
 #include <cstring>
 
 #include "backend/cpu/kernels/matmul_internal.h"
+#include "backend/cpu/kernels/unroll.h"
 
 namespace agentserve::cpu::detail {
 namespace {
 
-constexpr int64_t kKc = 512;   // k per block: W panel = 2 x (kKc / 32) tiles = 32 KB
-constexpr int64_t kMc = 512;   // rows per chunk: x slice = kMc x kKc bf16 = 512 KB
-constexpr int64_t kTileElems = 512;  // bf16 elements in one 16 x 64-byte tile
+constexpr int64_t kKc = 512;            // k per block: the panel's block = 32 KB (L1)
+constexpr int64_t kXChunkBytes = 1 << 20;  // packed x per m chunk (L2 is 2 MB)
+constexpr int64_t kMaxChunkRows = 512;  // C blocks between k blocks: 512 x 32 f32 = 64 KB
+constexpr int64_t kTileElems = 512;     // bf16 elements in one 16 x 64-byte tile
 
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
@@ -36,35 +46,38 @@ void configure_tiles() {
   TileConfig cfg;
   std::memset(&cfg, 0, sizeof(cfg));
   cfg.palette_id = 1;
-  for (int t = 0; t < 8; ++t) {
+  AS_UNROLL for (int t = 0; t < 8; ++t) {
     cfg.rows[t] = 16;
     cfg.colsb[t] = 64;
   }
   _tile_loadconfig(&cfg);
 }
 
-// Columns n0..n0+31 (rows of W), k in [k0, k0 + kc), kc a multiple of 32, into B tiles:
-// tile (kb, nt) at wp + (kb * 2 + nt) * 512, element [q * 32 + c * 2 + e] = W[n0 + 16 nt + c,
-// k0 + 32 kb + 2q + e]; zero past n and past k.
-void pack_panel_vnni(const MatmulProblem& p, int64_t n0, int64_t k0, int64_t kc, uint16_t* wp) {
+// One unit of a W panel: rows n0 + 16 nt .. + 15 of W, k in [32 kb, 32 kb + 32), transposed
+// into the B tile at wp + (kb * 2 + nt) * 512: element [q * 32 + c * 2 + e] = W[n0 + 16 nt + c,
+// 32 kb + 2q + e]; zero past n and past k. A panel (32 columns, all of k) is 2 * kbs units.
+void pack_unit(const MatmulProblem& p, int64_t n0, int64_t unit, uint16_t* wp) {
   const auto* w = static_cast<const uint16_t*>(p.w);
-  for (int64_t kb = 0; kb < kc / 32; ++kb) {
-    const int64_t kk = k0 + kb * 32;
-    const int64_t valid = min64(32, p.k - kk);
-    const __mmask32 mask = valid >= 32 ? ~__mmask32{0}
-                           : valid <= 0 ? __mmask32{0}
-                                        : static_cast<__mmask32>((1ull << valid) - 1);
-    for (int nt = 0; nt < 2; ++nt) {
-      __m512i r[16];
-      for (int c = 0; c < 16; ++c) {
-        const int64_t row = n0 + nt * 16 + c;
-        r[c] = row < p.n ? _mm512_maskz_loadu_epi16(mask, w + row * p.k + kk) : _mm512_setzero_si512();
-      }
-      simd::transpose16x16_epi32(r);
-      uint16_t* dst = wp + (kb * 2 + nt) * kTileElems;
-      for (int q = 0; q < 16; ++q) _mm512_store_si512(reinterpret_cast<__m512i*>(dst + q * 32), r[q]);
-    }
+  const int64_t kb = unit / 2, nt = unit % 2;
+  const int64_t kk = kb * 32;
+  const int64_t valid = min64(32, p.k - kk);
+  const __mmask32 mask = valid >= 32 ? ~__mmask32{0}
+                         : valid <= 0 ? __mmask32{0}
+                                      : static_cast<__mmask32>((1ull << valid) - 1);
+  __m512i r[16];
+  AS_UNROLL for (int c = 0; c < 16; ++c) {
+    const int64_t row = n0 + nt * 16 + c;
+    r[c] = row < p.n ? _mm512_maskz_loadu_epi16(mask, w + row * p.k + kk) : _mm512_setzero_si512();
   }
+  // The same unit of the panel after this one: into L2 now, so that packing it later does not
+  // stall on memory while the reorder buffer holds tile instructions.
+  AS_UNROLL for (int c = 0; c < 16; ++c) {
+    const int64_t row = n0 + 32 + nt * 16 + c;
+    if (row < p.n && valid > 0) _mm_prefetch(reinterpret_cast<const char*>(w + row * p.k + kk), _MM_HINT_T1);
+  }
+  simd::transpose16x16_epi32(r);
+  uint16_t* dst = wp + unit * kTileElems;
+  AS_UNROLL for (int q = 0; q < 16; ++q) _mm512_store_si512(reinterpret_cast<__m512i*>(dst + q * 32), r[q]);
 }
 
 // Where a C tile comes from and goes to. load == null means start from zero.
@@ -129,75 +142,86 @@ TileBlock pick_block(int mt, int nt) {
 
 }  // namespace
 
-size_t gemm_bf16_amx_scratch_bytes() {
-  return (kKc / 32) * 2 * kTileElems * sizeof(uint16_t) + 4 * 256 * sizeof(float) + 128;
+size_t gemm_bf16_amx_scratch_bytes(int64_t k_padded) {
+  const size_t panel = 32 * static_cast<size_t>(k_padded) * sizeof(uint16_t);
+  const size_t c_blocks = static_cast<size_t>(kMaxChunkRows / 32) * 4 * 256 * sizeof(float);
+  const size_t bias_and_edges = (2 + 4) * 256 * sizeof(float);
+  return panel + c_blocks + bias_and_edges + 128;
 }
 
 void gemm_bf16_amx(const MatmulProblem& p, const PackedActivations& xa, int64_t m_begin,
                    int64_t m_end, int64_t n_begin, int64_t n_end, void* scratch) {
-  auto* wp = reinterpret_cast<uint16_t*>((reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t{63});
-  float* edge = reinterpret_cast<float*>(wp + (kKc / 32) * 2 * kTileElems);  // 4 tiles of 16 x 16
-  const bool split = xa.lo != nullptr;
   const int64_t kbs_total = xa.k_padded / 32;
+  const bool split = xa.lo != nullptr;
+  // Rows per m chunk: its packed x (hi and lo) stays within kXChunkBytes, a multiple of 32.
+  int64_t chunk_rows = kXChunkBytes / (xa.k_padded * 2 * (split ? 2 : 1)) / 32 * 32;
+  if (chunk_rows < 32) chunk_rows = 32;
+  if (chunk_rows > kMaxChunkRows) chunk_rows = kMaxChunkRows;
+
+  auto* wp = reinterpret_cast<uint16_t*>((reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t{63});
+  auto* cbuf = reinterpret_cast<float*>(wp + 32 * xa.k_padded);  // [m pair][4][16 x 16]
+  float* bias_tiles = cbuf + (kMaxChunkRows / 32) * 4 * 256;     // 2 tiles of bias rows
+  float* edge = bias_tiles + 2 * 256;                             // 4 tiles for edge blocks
   const int64_t ldy = p.n * static_cast<int64_t>(sizeof(float));
   configure_tiles();
-  for (int64_t k0 = 0; k0 < xa.k_padded; k0 += kKc) {
-    const int64_t kc = min64(kKc, xa.k_padded - k0);
-    const bool first = k0 == 0;
-    for (int64_t mc0 = m_begin; mc0 < m_end; mc0 += kMc) {
-      const int64_t mc1 = min64(mc0 + kMc, m_end);
-      for (int64_t n0 = n_begin; n0 < n_end; n0 += 32) {
-        pack_panel_vnni(p, n0, k0, kc, wp);
-        const int nts = n_end - n0 > 16 ? 2 : 1;
+  for (int64_t n0 = n_begin; n0 < n_end; n0 += 32) {
+    // Packing right before use measured a little faster than interleaving it with the tile
+    // blocks of the previous panel; what matters is that its W rows are already in L2.
+    for (int64_t u = 0; u < 2 * kbs_total; ++u) pack_unit(p, n0, u, wp);
+    const int nts = n_end - n0 > 16 ? 2 : 1;
+    if (p.bias != nullptr) {
+      for (int64_t c = 0; c < 32; ++c) {
+        const float b = n0 + c < n_end ? p.bias[n0 + c] : 0.0f;
+        for (int r = 0; r < 16; ++r) bias_tiles[(c / 16) * 256 + r * 16 + c % 16] = b;
+      }
+    }
+    for (int64_t mc0 = m_begin; mc0 < m_end; mc0 += chunk_rows) {
+      const int64_t mc1 = min64(mc0 + chunk_rows, m_end);
+      for (int64_t k0 = 0; k0 < xa.k_padded; k0 += kKc) {
+        const int64_t kbs = min64(kKc, xa.k_padded - k0) / 32;
+        const bool first = k0 == 0, last = k0 + kKc >= xa.k_padded;
         for (int64_t m0 = mc0; m0 < mc1; m0 += 32) {
           const int mts = mc1 - m0 > 16 ? 2 : 1;
+          float* cb = cbuf + ((m0 - mc0) / 32) * 4 * 256;
           CTile c[4];
-          bool is_edge[4] = {};
           for (int mi = 0; mi < mts; ++mi) {
             for (int ni = 0; ni < nts; ++ni) {
               const int t = mi * 2 + ni;
-              const int64_t row = m0 + mi * 16, col = n0 + ni * 16;
-              float* yt = p.y + row * p.n + col;
-              const int64_t rows = min64(16, m_end - row), cols = min64(16, n_end - col);
-              const float* bias = p.bias != nullptr ? p.bias + col : nullptr;
-              if (rows == 16 && cols == 16) {
-                c[t].store = yt;
-                c[t].store_stride = ldy;
-                if (!first) {
-                  c[t].load = yt;
-                  c[t].load_stride = ldy;
-                } else if (bias != nullptr) {
-                  c[t].load = bias;
-                  c[t].load_stride = 0;
+              if (first) {
+                if (p.bias != nullptr) {
+                  c[t].load = bias_tiles + ni * 256;
+                  c[t].load_stride = 64;
                 }
-                continue;
+              } else {
+                c[t].load = cb + t * 256;
+                c[t].load_stride = 64;
               }
-              // A tile that overhangs m or this thread's columns goes through a buffer.
-              is_edge[t] = true;
-              float* buf = edge + t * 256;
-              std::memset(buf, 0, 256 * sizeof(float));
-              for (int64_t r = 0; r < rows; ++r)
-                for (int64_t q = 0; q < cols; ++q)
-                  buf[r * 16 + q] = !first ? yt[r * p.n + q] : bias != nullptr ? bias[q] : 0.0f;
-              c[t].load = buf;
-              c[t].load_stride = 64;
-              c[t].store = buf;
-              c[t].store_stride = 64;
+              const int64_t row = m0 + mi * 16, col = n0 + ni * 16;
+              if (!last) {
+                c[t].store = cb + t * 256;
+                c[t].store_stride = 64;
+              } else if (row + 16 <= m_end && col + 16 <= n_end) {
+                c[t].store = p.y + row * p.n + col;
+                c[t].store_stride = ldy;
+              } else {
+                c[t].store = edge + t * 256;  // overhangs m or this thread's columns
+                c[t].store_stride = 64;
+              }
             }
           }
-          const int64_t mt0 = m0 / 16;
-          const int64_t a0 = (mt0 * kbs_total + k0 / 32) * kTileElems;
+          const int64_t a0 = ((m0 / 16) * kbs_total + k0 / 32) * kTileElems;
           const int64_t a1 = a0 + kbs_total * kTileElems;
           const TileBlock block = split ? pick_block<true>(mts, nts) : pick_block<false>(mts, nts);
           block(xa.hi + a0, xa.hi + a1, split ? xa.lo + a0 : nullptr, split ? xa.lo + a1 : nullptr,
-                wp, kc / 32, c);
+                wp + (k0 / 32) * 2 * kTileElems, kbs, c);
+          if (!last) continue;
           for (int t = 0; t < 4; ++t) {
-            if (!is_edge[t]) continue;
+            if (c[t].store != edge + t * 256) continue;
             const int64_t row = m0 + (t / 2) * 16, col = n0 + (t % 2) * 16;
             const int64_t rows = min64(16, m_end - row), cols = min64(16, n_end - col);
-            const float* buf = edge + t * 256;
             for (int64_t r = 0; r < rows; ++r)
-              std::memcpy(p.y + (row + r) * p.n + col, buf + r * 16, static_cast<size_t>(cols) * 4);
+              std::memcpy(p.y + (row + r) * p.n + col, edge + t * 256 + r * 16,
+                          static_cast<size_t>(cols) * sizeof(float));
           }
         }
       }

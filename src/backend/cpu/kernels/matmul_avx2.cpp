@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "backend/cpu/kernels/matmul_internal.h"
+#include "backend/cpu/kernels/unroll.h"
 
 namespace agentserve::cpu::detail {
 namespace {
@@ -28,7 +29,7 @@ void prepare_x(const float* x, int64_t m, int64_t k, bool deinterleave, float* o
     const float* src = x + i * k;
     float* dst = out + i * kp;
     for (int64_t c = 0; c < kp; c += 16) {
-      for (int j = 0; j < 16; ++j) {
+      AS_UNROLL for (int j = 0; j < 16; ++j) {
         const float v = c + j < k ? src[c + j] : 0.0f;
         dst[c + (deinterleave ? (j & 1) * 8 + j / 2 : j)] = v;
       }
@@ -66,21 +67,21 @@ template <WKind K, int M, int R>
 void gemv_rows(const MatmulProblem& p, const float* xp, int64_t kp, int64_t j0) {
   const int64_t k = p.k;
   const char* rows[R];
-  for (int r = 0; r < R; ++r)
+  AS_UNROLL for (int r = 0; r < R; ++r)
     rows[r] = static_cast<const char*>(p.w) + (j0 + r) * k * elem_bytes<K>();
   __m256 acc[R][M][2];
-  for (int r = 0; r < R; ++r)
-    for (int i = 0; i < M; ++i) acc[r][i][0] = acc[r][i][1] = _mm256_setzero_ps();
+  AS_UNROLL for (int r = 0; r < R; ++r)
+    AS_UNROLL for (int i = 0; i < M; ++i) acc[r][i][0] = acc[r][i][1] = _mm256_setzero_ps();
   auto step = [&](const void* const* src, int64_t c, int64_t xc) {
     __m256 xlo[M], xhi[M];
-    for (int i = 0; i < M; ++i) {
+    AS_UNROLL for (int i = 0; i < M; ++i) {
       xlo[i] = _mm256_load_ps(xp + i * kp + xc);
       xhi[i] = _mm256_load_ps(xp + i * kp + xc + 8);
     }
-    for (int r = 0; r < R; ++r) {
+    AS_UNROLL for (int r = 0; r < R; ++r) {
       __m256 lo, hi;
       load16<K>(src[r], c, lo, hi);
-      for (int i = 0; i < M; ++i) {
+      AS_UNROLL for (int i = 0; i < M; ++i) {
         acc[r][i][0] = _mm256_fmadd_ps(lo, xlo[i], acc[r][i][0]);
         acc[r][i][1] = _mm256_fmadd_ps(hi, xhi[i], acc[r][i][1]);
       }
@@ -88,21 +89,34 @@ void gemv_rows(const MatmulProblem& p, const float* xp, int64_t kp, int64_t j0) 
   };
   const int64_t full = k / 16 * 16;
   const void* src[R];
-  for (int r = 0; r < R; ++r) src[r] = rows[r];
-  for (int64_t c = 0; c < full; c += 16) step(src, c, c);
+  AS_UNROLL for (int r = 0; r < R; ++r) src[r] = rows[r];
+  // L2 prefetch ~16 KB ahead, as in matmul_avx512.cpp (short rows starve the prefetcher).
+  const int64_t row_bytes = k * elem_bytes<K>();
+  const int64_t ahead = (16384 / row_bytes + R - 1) / R * R;
+  const char* pf = static_cast<const char*>(p.w) + (j0 + (ahead > R ? ahead : R)) * row_bytes;
+  const char* pf_end = static_cast<const char*>(p.w) + p.n * row_bytes;
+  for (int64_t c = 0; c < full; c += 16) {
+    if ((c & 31) == 0) {
+      AS_UNROLL for (int r = 0; r < R; ++r) {
+        const char* a = pf + r * row_bytes + c * elem_bytes<K>();
+        if (a < pf_end) _mm_prefetch(a, _MM_HINT_T1);
+      }
+    }
+    step(src, c, c);
+  }
   if (full < k) {
     // The tail goes through a zero-padded copy: AVX2 has no masked 16-bit loads.
     alignas(32) uint8_t tail[R][64] = {};
-    for (int r = 0; r < R; ++r) {
+    AS_UNROLL for (int r = 0; r < R; ++r) {
       const int64_t bytes = (k - full) * elem_bytes<K>();
       for (int64_t b = 0; b < bytes; ++b) tail[r][b] = reinterpret_cast<const uint8_t*>(rows[r])[full * elem_bytes<K>() + b];
       src[r] = tail[r];
     }
     step(src, 0, full);
   }
-  for (int r = 0; r < R; ++r) {
+  AS_UNROLL for (int r = 0; r < R; ++r) {
     const float b = p.bias != nullptr ? p.bias[j0 + r] : 0.0f;
-    for (int i = 0; i < M; ++i)
+    AS_UNROLL for (int i = 0; i < M; ++i)
       p.y[i * p.n + j0 + r] = hsum(_mm256_add_ps(acc[r][i][0], acc[r][i][1])) + b;
   }
 }
@@ -143,7 +157,7 @@ float widen(const void* w, DType dtype, int64_t index) {
 }
 
 void pack_panel_f32(const MatmulProblem& p, int64_t n0, int64_t k0, int64_t kc, float* wp) {
-  for (int c = 0; c < kNr; ++c) {
+  AS_UNROLL for (int c = 0; c < kNr; ++c) {
     const int64_t row = n0 + c;
     for (int64_t kk = 0; kk < kc; ++kk)
       wp[kk * kNr + c] = row < p.n ? widen(p.w, p.w_dtype, row * p.k + k0 + kk) : 0.0f;
@@ -154,17 +168,17 @@ template <int MR>
 void micro_f32(const float* x, int64_t ldx, const float* wp, int64_t kc, float* y, int64_t ldy,
                int cols, bool first, const float* bias) {
   __m256 c0[MR], c1[MR];
-  for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm256_setzero_ps();
+  AS_UNROLL for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm256_setzero_ps();
   for (int64_t kk = 0; kk < kc; ++kk) {
     const __m256 b0 = _mm256_load_ps(wp + kk * kNr);
     const __m256 b1 = _mm256_load_ps(wp + kk * kNr + 8);
-    for (int i = 0; i < MR; ++i) {
+    AS_UNROLL for (int i = 0; i < MR; ++i) {
       const __m256 a = _mm256_broadcast_ss(x + i * ldx + kk);
       c0[i] = _mm256_fmadd_ps(a, b0, c0[i]);
       c1[i] = _mm256_fmadd_ps(a, b1, c1[i]);
     }
   }
-  for (int i = 0; i < MR; ++i) {
+  AS_UNROLL for (int i = 0; i < MR; ++i) {
     alignas(32) float out[16];
     _mm256_store_ps(out, c0[i]);
     _mm256_store_ps(out + 8, c1[i]);

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "backend/cpu/kernels/matmul_internal.h"
+#include "backend/cpu/kernels/unroll.h"
 
 namespace agentserve::cpu::detail {
 namespace {
@@ -22,18 +23,18 @@ inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 // Rows n0..n0+31 of bf16 W, k in [k0, k0 + kc) (kc even), into wp[(pair * 32 + c) * 2 + e].
 void pack_panel_vnni(const MatmulProblem& p, int64_t n0, int64_t k0, int64_t kc, uint16_t* wp) {
   const auto* w = static_cast<const uint16_t*>(p.w);
-  for (int half = 0; half < 2; ++half) {
+  AS_UNROLL for (int half = 0; half < 2; ++half) {
     for (int64_t kk = 0; kk < kc; kk += 32) {
       const int64_t valid = min64(32, p.k - (k0 + kk));
       const __mmask32 mask = valid >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((1ull << valid) - 1);
       __m512i r[16];
-      for (int c = 0; c < 16; ++c) {
+      AS_UNROLL for (int c = 0; c < 16; ++c) {
         const int64_t row = n0 + half * 16 + c;
         r[c] = row < p.n ? _mm512_maskz_loadu_epi16(mask, w + row * p.k + k0 + kk)
                          : _mm512_setzero_si512();
       }
       simd::transpose16x16_epi32(r);
-      for (int j = 0; j < 16; ++j)
+      AS_UNROLL for (int j = 0; j < 16; ++j)
         _mm512_store_si512(reinterpret_cast<__m512i*>(wp + ((kk / 2 + j) * kNr + half * 16) * 2), r[j]);
     }
   }
@@ -50,17 +51,17 @@ void micro_bf16(const uint16_t* xhi, const uint16_t* xlo, int64_t ldx, const uin
                 int64_t pairs, float* y, int64_t ldy, __mmask16 mask0, __mmask16 mask1, bool first,
                 const float* bias) {
   __m512 c0[MR], c1[MR];
-  for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
+  AS_UNROLL for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
   for (int64_t q = 0; q < pairs; ++q) {
     const __m512bh b0 = (__m512bh)_mm512_load_si512(wp + q * kNr * 2);
     const __m512bh b1 = (__m512bh)_mm512_load_si512(wp + q * kNr * 2 + 32);
-    for (int i = 0; i < MR; ++i) {
+    AS_UNROLL for (int i = 0; i < MR; ++i) {
       const __m512bh a = (__m512bh)broadcast_pair(xhi + i * ldx + 2 * q);
       c0[i] = _mm512_dpbf16_ps(c0[i], a, b0);
       c1[i] = _mm512_dpbf16_ps(c1[i], a, b1);
     }
     if constexpr (kSplit) {
-      for (int i = 0; i < MR; ++i) {
+      AS_UNROLL for (int i = 0; i < MR; ++i) {
         const __m512bh a = (__m512bh)broadcast_pair(xlo + i * ldx + 2 * q);
         c0[i] = _mm512_dpbf16_ps(c0[i], a, b0);
         c1[i] = _mm512_dpbf16_ps(c1[i], a, b1);
@@ -72,7 +73,7 @@ void micro_bf16(const uint16_t* xhi, const uint16_t* xlo, int64_t ldx, const uin
     base0 = _mm512_maskz_loadu_ps(mask0, bias);
     base1 = _mm512_maskz_loadu_ps(mask1, bias + 16);
   }
-  for (int i = 0; i < MR; ++i) {
+  AS_UNROLL for (int i = 0; i < MR; ++i) {
     float* row = y + i * ldy;
     if (!first) {
       base0 = _mm512_maskz_loadu_ps(mask0, row);

@@ -27,6 +27,14 @@ struct PackedActivations {
   int64_t k_padded = 0;          // row length in bf16 elements (zero-padded past k)
 };
 
+// --- Activation packing to bf16 (RNE; lo = bf16(x - hi) when lo != null), AVX-512. ---
+// Rows layout: [rows, k_padded], zero-padded past k.
+void pack_x_rows_avx512(const float* x, int64_t k, int64_t k_padded, int64_t row_begin,
+                        int64_t row_end, uint16_t* hi, uint16_t* lo);
+// AMX tile layout (see gemm_bf16_amx below) for tile rows [tile_begin, tile_end).
+void pack_x_tiles_avx512(const float* x, int64_t m, int64_t k, int64_t k_padded,
+                         int64_t tile_begin, int64_t tile_end, uint16_t* hi, uint16_t* lo);
+
 // --- GEMV: m <= kGemvMaxRows, output columns [n_begin, n_end). ---
 // Scratch: gemv_scratch_bytes(m, k) bytes, 64-byte aligned.
 inline size_t gemv_scratch_bytes(int64_t m, int64_t k) {
@@ -52,7 +60,7 @@ void gemm_bf16_avx512bf16(const MatmulProblem& p, const PackedActivations& xa, i
 // --- bf16 GEMM with AMX tiles; activations packed in 16x32 tiles:
 //     tile (mt, kb) at element offset (mt * k_padded / 32 + kb) * 512, row r = x[mt*16 + r,
 //     kb*32 .. kb*32+31]; k_padded a multiple of 32, rows past m zero. m_begin multiple of 16.
-size_t gemm_bf16_amx_scratch_bytes();
+size_t gemm_bf16_amx_scratch_bytes(int64_t k_padded);
 void gemm_bf16_amx(const MatmulProblem& p, const PackedActivations& xa, int64_t m_begin,
                    int64_t m_end, int64_t n_begin, int64_t n_end, void* scratch);
 

@@ -13,6 +13,8 @@
 
 #include <cstdint>
 
+#include "backend/cpu/kernels/unroll.h"
+
 namespace agentserve::cpu::simd {
 namespace {
 
@@ -42,11 +44,11 @@ inline __m512i shuffle_lanes(__m512i a, __m512i b, const int imm) {
 // In-place transpose of a 16x16 matrix of 32-bit elements held in r[0..15] (row i = r[i]).
 inline void transpose16x16_epi32(__m512i r[16]) {
   __m512i t[16];
-  for (int i = 0; i < 16; i += 2) {
+  AS_UNROLL for (int i = 0; i < 16; i += 2) {
     t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
     t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
   }
-  for (int i = 0; i < 16; i += 4) {
+  AS_UNROLL for (int i = 0; i < 16; i += 4) {
     r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
     r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
     r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
@@ -54,13 +56,13 @@ inline void transpose16x16_epi32(__m512i r[16]) {
   }
   // Now r[4q + j] holds, in 128-bit lane L, elements (4L'..) of column j of the 4-row group
   // q; two rounds of 128-bit lane shuffles gather the four groups.
-  for (int i = 0; i < 4; ++i) {
+  AS_UNROLL for (int i = 0; i < 4; ++i) {
     t[i] = shuffle_lanes(r[i], r[i + 4], 0x88);
     t[i + 4] = shuffle_lanes(r[i], r[i + 4], 0xdd);
     t[i + 8] = shuffle_lanes(r[i + 8], r[i + 12], 0x88);
     t[i + 12] = shuffle_lanes(r[i + 8], r[i + 12], 0xdd);
   }
-  for (int i = 0; i < 4; ++i) {
+  AS_UNROLL for (int i = 0; i < 4; ++i) {
     r[i] = shuffle_lanes(t[i], t[i + 8], 0x88);
     r[i + 8] = shuffle_lanes(t[i], t[i + 8], 0xdd);
     r[i + 4] = shuffle_lanes(t[i + 4], t[i + 12], 0x88);
