@@ -44,13 +44,18 @@ class ThreadPool {
   }
 
  private:
-  void worker_main(int index);
+  void worker_main(int index, uint32_t seen);
 
   int num_threads_;
   std::vector<std::thread> workers_;
   const std::function<void(int, int)>* job_ = nullptr;
+  // Sleeping uses raw futexes with explicit sleeper counts: libstdc++ 12's atomic wait/notify
+  // lost wake-ups here (both sides asleep). A waker issues FUTEX_WAKE only when the count
+  // says someone may sleep; seq_cst on both sides makes that check race-free.
   std::atomic<uint32_t> generation_{0};
-  std::atomic<int> num_pending_{0};
+  std::atomic<uint32_t> num_pending_{0};
+  std::atomic<int> sleeping_workers_{0};
+  std::atomic<int> caller_sleeping_{0};
   std::atomic<bool> stop_{false};
 };
 
