@@ -57,9 +57,11 @@ double measure_read_bandwidth_gbps(ThreadPool& pool, size_t buffer_bytes) {
     const auto start = std::chrono::steady_clock::now();
     pool.run([&](int t, int) {
       const uint8_t* part = bytes + share * static_cast<size_t>(t);
-      sums[static_cast<size_t>(t)] = avx512 ? detail::read_sum_avx512(part, share) : read_sum_portable(part, share);
+      sums[static_cast<size_t>(t)] =
+          avx512 ? detail::read_sum_avx512(part, share) : read_sum_portable(part, share);
     });
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     best = std::max(best, static_cast<double>(total) / seconds / 1e9);
   }
   // The sums feed a check the compiler cannot fold, so no load is dead.

@@ -4,8 +4,6 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "backend/cpu/kernels/unroll.h"
-
 namespace agentserve::cpu::detail {
 
 // Sum of the 64-bit words of [data, data + bytes); data 64-byte aligned, bytes % 512 == 0.
@@ -13,10 +11,13 @@ namespace agentserve::cpu::detail {
 uint64_t read_sum_avx512(const void* data, size_t bytes) {
   const auto* p = static_cast<const __m512i*>(data);
   __m512i acc[8];
-  AS_UNROLL for (auto& a : acc) a = _mm512_setzero_si512();
+#pragma GCC unroll 16
+  for (auto& a : acc) a = _mm512_setzero_si512();
   for (size_t i = 0; i < bytes / 64; i += 8)
-    AS_UNROLL for (int j = 0; j < 8; ++j) acc[j] = _mm512_add_epi64(acc[j], _mm512_load_si512(p + i + j));
-  AS_UNROLL for (int j = 1; j < 8; ++j) acc[0] = _mm512_add_epi64(acc[0], acc[j]);
+#pragma GCC unroll 16
+    for (int j = 0; j < 8; ++j) acc[j] = _mm512_add_epi64(acc[j], _mm512_load_si512(p + i + j));
+#pragma GCC unroll 16
+  for (int j = 1; j < 8; ++j) acc[0] = _mm512_add_epi64(acc[0], acc[j]);
   return static_cast<uint64_t>(_mm512_reduce_add_epi64(acc[0]));
 }
 

@@ -35,7 +35,9 @@ struct Scenario {
   Batch step;
 };
 
-float round_to(DType dtype, float f) { return dtype == DType::kBF16 ? bf16_to_f32(f32_to_bf16(f)) : f; }
+float round_to(DType dtype, float f) {
+  return dtype == DType::kBF16 ? bf16_to_f32(f32_to_bf16(f)) : f;
+}
 
 Scenario make_scenario(Rng& rng, int32_t head_dim, DType dtype) {
   Scenario s;
@@ -73,7 +75,8 @@ Scenario make_scenario(Rng& rng, int32_t head_dim, DType dtype) {
   const size_t per_pos = static_cast<size_t>(g.num_kv_heads) * head_dim;
   for (Sequence& q : s.seqs) {
     const int32_t ctx = q.history + q.step;
-    for (int32_t p = 0; p < (ctx + g.page_size - 1) / g.page_size; ++p) q.pages.push_back(ids[next++]);
+    for (int32_t p = 0; p < (ctx + g.page_size - 1) / g.page_size; ++p)
+      q.pages.push_back(ids[next++]);
     for (int32_t l = 0; l < g.num_layers; ++l) {
       std::vector<float> k = rng.normals(per_pos * static_cast<size_t>(ctx));
       std::vector<float> v = rng.normals(per_pos * static_cast<size_t>(ctx));
@@ -144,7 +147,8 @@ std::vector<double> dense_attention(const Scenario& s, int32_t layer, const std:
         for (int32_t d = 0; d < D; ++d) {
           double acc = 0;
           for (int32_t j = 0; j <= pos; ++j)
-            acc += w[static_cast<size_t>(j)] * seq.v[layer][static_cast<size_t>((j * g.num_kv_heads + kvh) * D + d)];
+            acc += w[static_cast<size_t>(j)] *
+                   seq.v[layer][static_cast<size_t>((j * g.num_kv_heads + kvh) * D + d)];
           out[static_cast<size_t>((t * H + h) * D + d)] = acc / sum;
         }
       }
@@ -166,11 +170,21 @@ void check_pool_contents(const Scenario& s) {
           for (int32_t h = 0; h < g.num_kv_heads; ++h)
             for (int32_t d = 0; d < g.head_dim; ++d) {
               const size_t index =
-                  ((((static_cast<size_t>(q.pages[static_cast<size_t>(p / g.page_size)]) * g.num_layers + l) * 2 + kv) *
-                        g.num_kv_heads + h) * g.page_size + p % g.page_size) * g.head_dim + d;
-              const float got = g.dtype == DType::kF32
-                                    ? reinterpret_cast<const float*>(s.pool_bytes.data())[index]
-                                    : bf16_to_f32(reinterpret_cast<const uint16_t*>(s.pool_bytes.data())[index]);
+                  ((((static_cast<size_t>(q.pages[static_cast<size_t>(p / g.page_size)]) *
+                          g.num_layers +
+                      l) *
+                         2 +
+                     kv) *
+                        g.num_kv_heads +
+                    h) *
+                       g.page_size +
+                   p % g.page_size) *
+                      g.head_dim +
+                  d;
+              const float got =
+                  g.dtype == DType::kF32
+                      ? reinterpret_cast<const float*>(s.pool_bytes.data())[index]
+                      : bf16_to_f32(reinterpret_cast<const uint16_t*>(s.pool_bytes.data())[index]);
               const auto& src = kv == 0 ? q.k[l] : q.v[l];
               ASSERT_EQ(got, src[static_cast<size_t>((p * g.num_kv_heads + h) * g.head_dim + d)])
                   << "layer " << l << " pos " << p << " kv " << kv << " head " << h << " d " << d;
@@ -179,8 +193,9 @@ void check_pool_contents(const Scenario& s) {
   size_t written = 0;
   const size_t n = s.pool_bytes.size() / dtype_size(g.dtype);
   for (size_t i = 0; i < n; ++i) {
-    const float f = g.dtype == DType::kF32 ? reinterpret_cast<const float*>(s.pool_bytes.data())[i]
-                                           : bf16_to_f32(reinterpret_cast<const uint16_t*>(s.pool_bytes.data())[i]);
+    const float f = g.dtype == DType::kF32
+                        ? reinterpret_cast<const float*>(s.pool_bytes.data())[i]
+                        : bf16_to_f32(reinterpret_cast<const uint16_t*>(s.pool_bytes.data())[i]);
     written += !std::isnan(f);
   }
   EXPECT_EQ(written, expected_written);
@@ -200,9 +215,10 @@ TEST_P(AttentionTest, MixedBatchMatchesDenseAttention) {
     const int32_t head_dim = dims[rng.integer(0, 5)];
     const DType dtype = rng.integer(0, 1) ? DType::kBF16 : DType::kF32;
     Scenario s = make_scenario(rng, head_dim, dtype);
-    SCOPED_TRACE(::testing::Message() << "round " << round << ": page_size " << s.g.page_size << " layers "
-                                      << s.g.num_layers << " kv_heads " << s.g.num_kv_heads << " heads "
-                                      << s.num_heads << " D " << head_dim << " " << dtype_name(dtype));
+    SCOPED_TRACE(::testing::Message()
+                 << "round " << round << ": page_size " << s.g.page_size << " layers "
+                 << s.g.num_layers << " kv_heads " << s.g.num_kv_heads << " heads " << s.num_heads
+                 << " D " << head_dim << " " << dtype_name(dtype));
     store_range(s, /*history=*/true);
     store_range(s, /*history=*/false);
     ASSERT_EQ(s.step.validate(s.g.page_size, s.g.num_pages), "");
@@ -216,16 +232,19 @@ TEST_P(AttentionTest, MixedBatchMatchesDenseAttention) {
       std::vector<float> out(q.size()), twin(q.size());
       testing::poison(out);
       paged_attention(*pool, s.step, layer, q.data(), s.num_heads, scale, view, out.data());
-      paged_attention_reference(*pool, s.step, layer, q.data(), s.num_heads, scale, view, twin.data());
+      paged_attention_reference(*pool, s.step, layer, q.data(), s.num_heads, scale, view,
+                                twin.data());
       const std::vector<double> ref = dense_attention(s, layer, q, scale);
       double max_v = 0;
       for (const Sequence& seq : s.seqs)
-        for (float f : seq.v[static_cast<size_t>(layer)]) max_v = std::max(max_v, static_cast<double>(std::fabs(f)));
+        for (float f : seq.v[static_cast<size_t>(layer)])
+          max_v = std::max(max_v, static_cast<double>(std::fabs(f)));
       for (size_t i = 0; i < out.size(); ++i) {
         ASSERT_TRUE(std::isfinite(out[i]))
-            << "output " << i << " unwritten: token " << i / (s.num_heads * head_dim) << " position "
-            << s.step.positions[i / (s.num_heads * head_dim)] << " sequence "
-            << s.step.token_sequence[i / (s.num_heads * head_dim)] << " twin " << twin[i] << " dense " << ref[i];
+            << "output " << i << " unwritten: token " << i / (s.num_heads * head_dim)
+            << " position " << s.step.positions[i / (s.num_heads * head_dim)] << " sequence "
+            << s.step.token_sequence[i / (s.num_heads * head_dim)] << " twin " << twin[i]
+            << " dense " << ref[i];
         const double err = std::fabs(out[i] - ref[i]) / max_v;
         const double err_twin = std::fabs(twin[i] - ref[i]) / max_v;
         ASSERT_LE(err, kBound) << "layer " << layer << " element " << i;

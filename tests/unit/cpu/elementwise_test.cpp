@@ -42,7 +42,8 @@ void fill_random(Rng& rng, DType dtype, size_t count, std::vector<uint16_t>* hal
     return;
   }
   half->resize(count);
-  for (auto& h : *half) h = dtype == DType::kBF16 ? f32_to_bf16(rng.normal()) : f32_to_f16(rng.normal());
+  for (auto& h : *half)
+    h = dtype == DType::kBF16 ? f32_to_bf16(rng.normal()) : f32_to_f16(rng.normal());
 }
 
 TEST_P(ElementwiseTest, AddMatchesReference) {
@@ -54,7 +55,8 @@ TEST_P(ElementwiseTest, AddMatchesReference) {
     std::vector<float> x = rng.normals(static_cast<size_t>(n)), ref = x;
     add(*pool, x.data(), y.data(), n);
     add_reference(*pool, ref.data(), y.data(), n);
-    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(x[static_cast<size_t>(i)], ref[static_cast<size_t>(i)]) << "n=" << n << " i=" << i;
+    for (int64_t i = 0; i < n; ++i)
+      ASSERT_EQ(x[static_cast<size_t>(i)], ref[static_cast<size_t>(i)]) << "n=" << n << " i=" << i;
   }
 }
 
@@ -87,7 +89,8 @@ TEST_P(ElementwiseTest, SiluMulMatchesReference) {
   double worst = 0;
   for (int64_t n : sizes(rng)) {
     std::vector<float> gate(static_cast<size_t>(n)), up = rng.normals(static_cast<size_t>(n));
-    for (auto& g : gate) g = rng.integer(0, 9) == 0 ? rng.uniform(-120.0f, 120.0f) : rng.normal(3.0f);
+    for (auto& g : gate)
+      g = rng.integer(0, 9) == 0 ? rng.uniform(-120.0f, 120.0f) : rng.normal(3.0f);
     gate[0] = 0.0f;
     std::vector<float> out(gate.size()), ref(gate.size());
     testing::poison(out);
@@ -104,7 +107,8 @@ TEST_P(ElementwiseTest, SiluMulMatchesReference) {
     silu_mul(*pool, inplace.data(), up.data(), inplace.data(), n);
     ASSERT_EQ(inplace, out);
   }
-  std::printf("[ tier %s ] silu_mul max relative error %.2e (bound 1e-6)\n", cpu_tier_name(GetParam()), worst);
+  std::printf("[ tier %s ] silu_mul max relative error %.2e (bound 1e-6)\n",
+              cpu_tier_name(GetParam()), worst);
 }
 
 TEST_P(ElementwiseTest, EmbedCopiesRowsExactly) {

@@ -71,7 +71,8 @@ ErrorStats compare(const std::vector<float>& x, const Weights& w, const std::vec
       }
       double scale = bias.empty() ? 0.0 : std::fabs(bias[static_cast<size_t>(j)]);
       for (int64_t c = 0; c < k; ++c)
-        scale += std::fabs(static_cast<double>(x[static_cast<size_t>(i * k + c)]) * w.at(j * k + c));
+        scale +=
+            std::fabs(static_cast<double>(x[static_cast<size_t>(i * k + c)]) * w.at(j * k + c));
       const double err = std::fabs(v - static_cast<double>(ref[static_cast<size_t>(i * n + j)]));
       s.max_scaled = std::max(s.max_scaled, scale > 0 ? err / scale : err);
     }
@@ -95,8 +96,8 @@ TEST_P(MatmulTest, MatchesReferenceOnRandomShapes) {
   struct Shape {
     int64_t m, n, k;
   };
-  std::vector<Shape> shapes = {{1, 1, 1},     {1, 37, 45},   {2, 67, 100},  {3, 129, 33},
-                               {4, 16, 64},   {5, 31, 17},   {13, 45, 300}, {17, 65, 1000},
+  std::vector<Shape> shapes = {{1, 1, 1},     {1, 37, 45},    {2, 67, 100},   {3, 129, 33},
+                               {4, 16, 64},   {5, 31, 17},    {13, 45, 300},  {17, 65, 1000},
                                {37, 97, 531}, {64, 128, 256}, {33, 70, 1030}, {200, 20, 64},
                                {96, 3, 77}};
   for (int i = 0; i < 4; ++i)
@@ -107,12 +108,13 @@ TEST_P(MatmulTest, MatchesReferenceOnRandomShapes) {
       const Weights w = random_weights(rng, dtype, s.n, s.k, 0.05f);
       const std::vector<float> x = rng.normals(static_cast<size_t>(s.m * s.k));
       const bool with_bias = rng.integer(0, 1) == 1;
-      const std::vector<float> bias = with_bias ? rng.normals(static_cast<size_t>(s.n)) : std::vector<float>{};
+      const std::vector<float> bias =
+          with_bias ? rng.normals(static_cast<size_t>(s.n)) : std::vector<float>{};
       for (MatmulPrecision prec :
            {MatmulPrecision::kF32, MatmulPrecision::kBf16, MatmulPrecision::kBf16Split}) {
-        SCOPED_TRACE(::testing::Message() << "m=" << s.m << " n=" << s.n << " k=" << s.k << " w="
-                                          << dtype_name(dtype) << " mode=" << matmul_precision_name(prec)
-                                          << (with_bias ? " bias" : ""));
+        SCOPED_TRACE(::testing::Message()
+                     << "m=" << s.m << " n=" << s.n << " k=" << s.k << " w=" << dtype_name(dtype)
+                     << " mode=" << matmul_precision_name(prec) << (with_bias ? " bias" : ""));
         std::vector<float> y(static_cast<size_t>(s.m * s.n)), ref(y.size());
         testing::poison(y);
         const float* b = with_bias ? bias.data() : nullptr;
@@ -120,14 +122,17 @@ TEST_P(MatmulTest, MatchesReferenceOnRandomShapes) {
         matmul_reference(pool, x.data(), s.m, s.k, w.view(), b, ref.data(), prec);
         const ErrorStats e = compare(x, w, bias, s.m, y, ref);
         EXPECT_EQ(e.unwritten, 0);
-        const bool gemv_bf16 = prec == MatmulPrecision::kBf16 && s.m <= kGemvMaxRows && dtype == DType::kBF16;
+        const bool gemv_bf16 =
+            prec == MatmulPrecision::kBf16 && s.m <= kGemvMaxRows && dtype == DType::kBF16;
         EXPECT_LE(e.max_scaled, gemv_bf16 ? kGemvInBf16ModeBound : kAccumulationBound);
-        if (!gemv_bf16) worst[static_cast<int>(prec)] = std::max(worst[static_cast<int>(prec)], e.max_scaled);
+        if (!gemv_bf16)
+          worst[static_cast<int>(prec)] = std::max(worst[static_cast<int>(prec)], e.max_scaled);
       }
     }
   }
-  std::printf("[ tier %s ] max |y - twin| / sum|x w|: f32 %.2e, bf16 %.2e, bf16x2 %.2e (bound %.0e)\n",
-              cpu_tier_name(GetParam()), worst[0], worst[1], worst[2], kAccumulationBound);
+  std::printf(
+      "[ tier %s ] max |y - twin| / sum|x w|: f32 %.2e, bf16 %.2e, bf16x2 %.2e (bound %.0e)\n",
+      cpu_tier_name(GetParam()), worst[0], worst[1], worst[2], kAccumulationBound);
 }
 
 // Accuracy of each mode against the exact product of the unrounded inputs, on data shaped like

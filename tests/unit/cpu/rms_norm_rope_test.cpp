@@ -62,7 +62,8 @@ TEST_P(RmsNormTest, MatchesReference) {
       ASSERT_EQ(inplace, out) << "in place differs";
     }
   }
-  std::printf("[ tier %s ] rms_norm max relative error %.2e (bound 2e-6)\n", cpu_tier_name(GetParam()), worst);
+  std::printf("[ tier %s ] rms_norm max relative error %.2e (bound 2e-6)\n",
+              cpu_tier_name(GetParam()), worst);
 }
 
 // Bound: |out - ref| <= 5e-7 (|x1| + |x2|): cos/sin within an ulp of the rounded value, two
@@ -78,10 +79,13 @@ TEST_P(RopeTest, MatchesReference) {
       std::vector<float> inv_freq(static_cast<size_t>(head_dim / 2));
       const float base = rng.integer(0, 1) ? 10000.0f : 1000000.0f;
       for (int64_t i = 0; i < head_dim / 2; ++i)
-        inv_freq[static_cast<size_t>(i)] = 1.0f / std::pow(base, static_cast<float>(2 * i) / head_dim);
+        inv_freq[static_cast<size_t>(i)] =
+            1.0f / std::pow(base, static_cast<float>(2 * i) / head_dim);
       std::vector<int32_t> positions(static_cast<size_t>(tokens));
-      const int32_t start = static_cast<int32_t>(rng.integer(0, 1) ? rng.integer(0, 100) : rng.integer(0, 130000));
-      for (int64_t t = 0; t < tokens; ++t) positions[static_cast<size_t>(t)] = start + static_cast<int32_t>(t);
+      const int32_t start =
+          static_cast<int32_t>(rng.integer(0, 1) ? rng.integer(0, 100) : rng.integer(0, 130000));
+      for (int64_t t = 0; t < tokens; ++t)
+        positions[static_cast<size_t>(t)] = start + static_cast<int32_t>(t);
       const std::vector<float> x = rng.normals(static_cast<size_t>(tokens * heads * head_dim));
       std::vector<float> out = x, ref = x;
       rope(*pool, out.data(), tokens, heads, head_dim, positions.data(), inv_freq.data());
@@ -89,18 +93,22 @@ TEST_P(RopeTest, MatchesReference) {
       const int64_t half = head_dim / 2;
       for (int64_t row = 0; row < tokens * heads; ++row) {
         for (int64_t i = 0; i < half; ++i) {
-          const size_t a = static_cast<size_t>(row * head_dim + i), b = a + static_cast<size_t>(half);
+          const size_t a = static_cast<size_t>(row * head_dim + i),
+                       b = a + static_cast<size_t>(half);
           const double scale = std::fabs(x[a]) + std::fabs(x[b]);
           for (size_t e : {a, b}) {
             const double err = std::fabs(static_cast<double>(out[e]) - ref[e]);
-            ASSERT_LE(err, 5e-7 * scale) << "D=" << head_dim << " pos=" << positions[static_cast<size_t>(row / heads)] << " i=" << i;
+            ASSERT_LE(err, 5e-7 * scale)
+                << "D=" << head_dim << " pos=" << positions[static_cast<size_t>(row / heads)]
+                << " i=" << i;
             worst = std::max(worst, err / scale);
           }
         }
       }
     }
   }
-  std::printf("[ tier %s ] rope max error / (|x1|+|x2|) %.2e (bound 5e-7)\n", cpu_tier_name(GetParam()), worst);
+  std::printf("[ tier %s ] rope max error / (|x1|+|x2|) %.2e (bound 5e-7)\n",
+              cpu_tier_name(GetParam()), worst);
 }
 
 AS_INSTANTIATE_ALL_TIERS(RmsNormTest);

@@ -4,14 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
+#include <memory>
 #include <random>
 #include <string>
-#include <chrono>
-#include <memory>
 #include <thread>
 #include <vector>
 
@@ -43,8 +43,8 @@ struct Rng {
     return v;
   }
   std::string trace() const {
-    return "seed " + std::to_string(seed) + " (rerun with AGENTSERVE_TEST_SEED=" +
-           std::to_string(seed) + ")";
+    return "seed " + std::to_string(seed) +
+           " (rerun with AGENTSERVE_TEST_SEED=" + std::to_string(seed) + ")";
   }
 };
 
@@ -82,11 +82,10 @@ inline std::string tier_param_name(const ::testing::TestParamInfo<CpuTier>& info
   return cpu_tier_name(info.param);
 }
 
-#define AS_INSTANTIATE_ALL_TIERS(suite)                                                      \
-  INSTANTIATE_TEST_SUITE_P(AllTiers, suite,                                                  \
-                           ::testing::Values(CpuTier::kPortable, CpuTier::kAvx2,             \
-                                             CpuTier::kAvx512, CpuTier::kAvx512Bf16,         \
-                                             CpuTier::kAmx),                                 \
+#define AS_INSTANTIATE_ALL_TIERS(suite)                                                            \
+  INSTANTIATE_TEST_SUITE_P(AllTiers, suite,                                                        \
+                           ::testing::Values(CpuTier::kPortable, CpuTier::kAvx2, CpuTier::kAvx512, \
+                                             CpuTier::kAvx512Bf16, CpuTier::kAmx),                 \
                            ::agentserve::cpu::testing::tier_param_name)
 
 }  // namespace agentserve::cpu::testing

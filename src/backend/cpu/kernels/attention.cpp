@@ -39,15 +39,17 @@ void check_geometry(const KvPoolView& kv, int32_t layer) {
 size_t kv_index(const KvGeometry& g, int32_t page, int32_t layer, int kv, int32_t head,
                 int32_t slot) {
   return ((((static_cast<size_t>(page) * g.num_layers + layer) * 2 + kv) * g.num_kv_heads + head) *
-              g.page_size + slot) * g.head_dim;
+              g.page_size +
+          slot) *
+         g.head_dim;
 }
 
 int32_t page_of(const Batch& batch, const KvGeometry& g, int32_t row, int32_t pos) {
-  const int32_t page = batch.page_table[static_cast<size_t>(row) * batch.page_table_stride +
-                                        pos / g.page_size];
-  AS_CHECK_MSG(page >= 0 && page < g.num_pages,
-               "position " + std::to_string(pos) + " of page row " + std::to_string(row) +
-                   " maps to page " + std::to_string(page));
+  const int32_t page =
+      batch.page_table[static_cast<size_t>(row) * batch.page_table_stride + pos / g.page_size];
+  AS_CHECK_MSG(page >= 0 && page < g.num_pages, "position " + std::to_string(pos) +
+                                                    " of page row " + std::to_string(row) +
+                                                    " maps to page " + std::to_string(page));
   return page;
 }
 
@@ -59,7 +61,7 @@ float kv_at(const KvPoolView& kv, size_t index) {
 // Portable kernel: the same chunked online softmax as the AVX-512 one, in scalar f32.
 void attention_task_portable(const AttentionTask& t, float* scratch) {
   const int R = t.num_rows, D = t.head_dim;
-  float* acc = scratch;         // [R][D]
+  float* acc = scratch;          // [R][D]
   float* row_max = acc + R * D;  // [R]
   float* row_sum = row_max + R;  // [R]
   float* scores = row_sum + R;   // [page_size]
@@ -113,7 +115,7 @@ struct WorkItem {
   int32_t first_token;  // index into the batch
   int32_t num_tokens;
   int32_t kv_head;
-  int32_t last_pos;     // cost estimate: keys the item reads
+  int32_t last_pos;  // cost estimate: keys the item reads
 };
 
 }  // namespace
@@ -123,7 +125,8 @@ void kv_store(const Batch& batch, int32_t layer, const float* k, const float* v,
   const KvGeometry& g = kv.geometry;
   const int32_t num_tokens = batch.num_tokens();
   for (int32_t t = 0; t < num_tokens; ++t) {
-    const BatchSequence& s = batch.sequences[static_cast<size_t>(batch.token_sequence[static_cast<size_t>(t)])];
+    const BatchSequence& s =
+        batch.sequences[static_cast<size_t>(batch.token_sequence[static_cast<size_t>(t)])];
     const int32_t pos = batch.positions[static_cast<size_t>(t)];
     const int32_t page = page_of(batch, g, s.page_row, pos);
     const int32_t slot = pos % g.page_size;
@@ -173,11 +176,12 @@ void paged_attention(ThreadPool& pool, const Batch& batch, int32_t layer, const 
       active_cpu_tier() >= CpuTier::kAvx512 && g.head_dim % 16 == 0 && g.head_dim <= 256;
   const size_t page_stride = kv_index(g, 1, 0, 0, 0, 0);
   const int32_t max_rows = tokens_per_item * group;
-  const size_t scratch_floats = detail::attention_scratch_floats(max_rows, g.head_dim) +
-                                static_cast<size_t>(g.page_size);
+  const size_t scratch_floats =
+      detail::attention_scratch_floats(max_rows, g.head_dim) + static_cast<size_t>(g.page_size);
   std::atomic<size_t> next{0};
   auto worker = [&](int, int) {
-    auto* scratch = static_cast<float*>(thread_scratch(kScratchAttention, scratch_floats * sizeof(float)));
+    auto* scratch =
+        static_cast<float*>(thread_scratch(kScratchAttention, scratch_floats * sizeof(float)));
     for (size_t i = next.fetch_add(1, std::memory_order_relaxed); i < items.size();
          i = next.fetch_add(1, std::memory_order_relaxed)) {
       const WorkItem& w = items[i];
@@ -192,7 +196,8 @@ void paged_attention(ThreadPool& pool, const Batch& batch, int32_t layer, const 
       task.head_dim = g.head_dim;
       task.first_pos = batch.positions[static_cast<size_t>(w.first_token)];
       task.scale = scale;
-      task.pages = batch.page_table.data() + static_cast<size_t>(seq.page_row) * batch.page_table_stride;
+      task.pages =
+          batch.page_table.data() + static_cast<size_t>(seq.page_row) * batch.page_table_stride;
       for (int32_t p = 0; p <= w.last_pos / g.page_size; ++p)
         AS_CHECK_MSG(task.pages[p] >= 0 && task.pages[p] < g.num_pages,
                      "sequence " + std::to_string(w.sequence) + " page " + std::to_string(p) +
@@ -217,9 +222,8 @@ void paged_attention(ThreadPool& pool, const Batch& batch, int32_t layer, const 
   }
 }
 
-void paged_attention_reference(ThreadPool& pool, const Batch& batch, int32_t layer,
-                               const float* q, int64_t num_heads, float scale, KvPoolView kv,
-                               float* out) {
+void paged_attention_reference(ThreadPool& pool, const Batch& batch, int32_t layer, const float* q,
+                               int64_t num_heads, float scale, KvPoolView kv, float* out) {
   check_geometry(kv, layer);
   const KvGeometry& g = kv.geometry;
   AS_CHECK_EQ(num_heads % g.num_kv_heads, 0);
@@ -228,7 +232,8 @@ void paged_attention_reference(ThreadPool& pool, const Batch& batch, int32_t lay
   pool.parallel_for(batch.num_tokens(), 1, [&](int64_t t0, int64_t t1) {
     std::vector<double> scores, acc(static_cast<size_t>(D));
     for (int64_t t = t0; t < t1; ++t) {
-      const BatchSequence& s = batch.sequences[static_cast<size_t>(batch.token_sequence[static_cast<size_t>(t)])];
+      const BatchSequence& s =
+          batch.sequences[static_cast<size_t>(batch.token_sequence[static_cast<size_t>(t)])];
       const int32_t pos = batch.positions[static_cast<size_t>(t)];
       scores.resize(static_cast<size_t>(pos) + 1);
       for (int64_t h = 0; h < num_heads; ++h) {
@@ -236,9 +241,11 @@ void paged_attention_reference(ThreadPool& pool, const Batch& batch, int32_t lay
         const float* qr = q + (t * num_heads + h) * D;
         double max_score = -INFINITY;
         for (int32_t j = 0; j <= pos; ++j) {
-          const size_t k = kv_index(g, page_of(batch, g, s.page_row, j), layer, 0, kvh, j % g.page_size);
+          const size_t k =
+              kv_index(g, page_of(batch, g, s.page_row, j), layer, 0, kvh, j % g.page_size);
           double dot = 0;
-          for (int64_t d = 0; d < D; ++d) dot += static_cast<double>(qr[d]) * kv_at(kv, k + static_cast<size_t>(d));
+          for (int64_t d = 0; d < D; ++d)
+            dot += static_cast<double>(qr[d]) * kv_at(kv, k + static_cast<size_t>(d));
           scores[static_cast<size_t>(j)] = dot * scale;
           max_score = std::max(max_score, scores[static_cast<size_t>(j)]);
         }
@@ -247,10 +254,13 @@ void paged_attention_reference(ThreadPool& pool, const Batch& batch, int32_t lay
         for (int32_t j = 0; j <= pos; ++j) {
           const double p = std::exp(scores[static_cast<size_t>(j)] - max_score);
           sum += p;
-          const size_t v = kv_index(g, page_of(batch, g, s.page_row, j), layer, 1, kvh, j % g.page_size);
-          for (int64_t d = 0; d < D; ++d) acc[static_cast<size_t>(d)] += p * kv_at(kv, v + static_cast<size_t>(d));
+          const size_t v =
+              kv_index(g, page_of(batch, g, s.page_row, j), layer, 1, kvh, j % g.page_size);
+          for (int64_t d = 0; d < D; ++d)
+            acc[static_cast<size_t>(d)] += p * kv_at(kv, v + static_cast<size_t>(d));
         }
-        for (int64_t d = 0; d < D; ++d) out[(t * num_heads + h) * D + d] = static_cast<float>(acc[static_cast<size_t>(d)] / sum);
+        for (int64_t d = 0; d < D; ++d)
+          out[(t * num_heads + h) * D + d] = static_cast<float>(acc[static_cast<size_t>(d)] / sum);
       }
     }
   });

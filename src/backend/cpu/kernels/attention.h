@@ -43,8 +43,7 @@ void paged_attention(ThreadPool& pool, const Batch& batch, int32_t layer, const 
 
 // Reference twin: for each (token, head) the plain two-pass softmax in double, keys read
 // through the page table one by one.
-void paged_attention_reference(ThreadPool& pool, const Batch& batch, int32_t layer,
-                               const float* q, int64_t num_heads, float scale, KvPoolView kv,
-                               float* out);
+void paged_attention_reference(ThreadPool& pool, const Batch& batch, int32_t layer, const float* q,
+                               int64_t num_heads, float scale, KvPoolView kv, float* out);
 
 }  // namespace agentserve::cpu

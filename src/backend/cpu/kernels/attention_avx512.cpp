@@ -14,7 +14,6 @@
 #include <utility>
 
 #include "backend/cpu/kernels/attention_internal.h"
-#include "backend/cpu/kernels/unroll.h"
 
 namespace agentserve::cpu::detail {
 namespace {
@@ -24,16 +23,19 @@ constexpr int kChunk = 16;
 // Lane j of the result = sum of the lanes of v[j].
 inline __m512 sum_lanes_16(const __m512 v[16]) {
   __m512 x[8], y[4];
-  AS_UNROLL for (int i = 0; i < 8; ++i)
+#pragma GCC unroll 16
+  for (int i = 0; i < 8; ++i)
     x[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]),
                          _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
-  AS_UNROLL for (int i = 0; i < 4; ++i) {
+#pragma GCC unroll 16
+  for (int i = 0; i < 4; ++i) {
     const __m512d a = _mm512_castps_pd(x[2 * i]), b = _mm512_castps_pd(x[2 * i + 1]);
     y[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)),
                          _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
   }
   auto lanes = [](__m512 a, __m512 b, const int imm) {
-    return _mm512_castsi512_ps(simd::shuffle_lanes(_mm512_castps_si512(a), _mm512_castps_si512(b), imm));
+    return _mm512_castsi512_ps(
+        simd::shuffle_lanes(_mm512_castps_si512(a), _mm512_castps_si512(b), imm));
   };
   const __m512 w01 = _mm512_add_ps(lanes(y[0], y[1], 0x88), lanes(y[0], y[1], 0xdd));
   const __m512 w23 = _mm512_add_ps(lanes(y[2], y[3], 0x88), lanes(y[2], y[3], 0xdd));
@@ -50,7 +52,8 @@ inline const float* chunk_rows(const AttentionTask& t, size_t offset, int32_t pa
   const uint16_t* src = reinterpret_cast<const uint16_t*>(t.pool) + index;
   const int64_t n = static_cast<int64_t>(count) * t.head_dim;
   for (int64_t i = 0; i < n; i += 16)
-    _mm512_store_ps(buf + i, simd::bf16x16_to_f32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i))));
+    _mm512_store_ps(buf + i, simd::bf16x16_to_f32(
+                                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i))));
   return buf;
 }
 
@@ -58,28 +61,34 @@ template <int ND>
 void run_task(const AttentionTask& t, float* scratch) {
   constexpr int D = ND * 16;
   const int R = t.num_rows;
-  float* qs = scratch;                     // [R][D] scaled queries
-  float* acc = qs + R * D;                 // [R][D]
-  float* row_max = acc + R * D;            // [R]
-  float* row_sum = row_max + R;            // [R]
-  float* kbuf = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(row_sum + R) + 63) & ~uintptr_t{63});
+  float* qs = scratch;           // [R][D] scaled queries
+  float* acc = qs + R * D;       // [R][D]
+  float* row_max = acc + R * D;  // [R]
+  float* row_sum = row_max + R;  // [R]
+  float* kbuf =
+      reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(row_sum + R) + 63) & ~uintptr_t{63});
   float* vbuf = kbuf + kChunk * D;
-  float* zero = vbuf + kChunk * D;         // [D]
-  float* probs = zero + D;                 // [kChunk]
+  float* zero = vbuf + kChunk * D;  // [D]
+  float* probs = zero + D;          // [kChunk]
 
   const __m512 scale = _mm512_set1_ps(t.scale);
-  AS_UNROLL for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
     const float* src = t.q + (r / t.group) * t.token_stride + (r % t.group) * D;
-    AS_UNROLL for (int c = 0; c < ND; ++c)
+#pragma GCC unroll 16
+    for (int c = 0; c < ND; ++c)
       _mm512_storeu_ps(qs + r * D + c * 16, _mm512_mul_ps(_mm512_loadu_ps(src + c * 16), scale));
-    AS_UNROLL for (int c = 0; c < ND; ++c) _mm512_storeu_ps(acc + r * D + c * 16, _mm512_setzero_ps());
+#pragma GCC unroll 16
+    for (int c = 0; c < ND; ++c) _mm512_storeu_ps(acc + r * D + c * 16, _mm512_setzero_ps());
     row_max[r] = -INFINITY;
     row_sum[r] = 0.0f;
   }
-  AS_UNROLL for (int c = 0; c < ND; ++c) _mm512_storeu_ps(zero + c * 16, _mm512_setzero_ps());
+#pragma GCC unroll 16
+  for (int c = 0; c < ND; ++c) _mm512_storeu_ps(zero + c * 16, _mm512_setzero_ps());
 
   const int32_t last_pos = t.first_pos + (R - 1) / t.group;
-  const __m512i lane_index = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i lane_index =
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   for (int32_t j0 = 0; j0 <= last_pos;) {
     const int32_t page = t.pages[j0 / t.page_size];
     const int32_t slot = j0 % t.page_size;
@@ -89,19 +98,24 @@ void run_task(const AttentionTask& t, float* scratch) {
     const float* kr = chunk_rows(t, t.k_offset, page, slot, count, kbuf);
     const float* vr = chunk_rows(t, t.v_offset, page, slot, count, vbuf);
     const float* krow[kChunk];
-    AS_UNROLL for (int j = 0; j < kChunk; ++j) krow[j] = j < count ? kr + j * D : zero;
+#pragma GCC unroll 16
+    for (int j = 0; j < kChunk; ++j) krow[j] = j < count ? kr + j * D : zero;
 
-    // Rows of a prefill block whose position precedes the chunk see none of it; the others
-    // see a prefix of it (the lane mask).
-    AS_UNROLL for (int r = 0; r < R; ++r) {
+// Rows of a prefill block whose position precedes the chunk see none of it; the others
+// see a prefix of it (the lane mask).
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
       const int32_t pos = t.first_pos + r / t.group;
       if (pos < j0) continue;
       const float* qr = qs + r * D;
       __m512 dot[kChunk];
-      AS_UNROLL for (int j = 0; j < kChunk; ++j) dot[j] = _mm512_setzero_ps();
-      AS_UNROLL for (int c = 0; c < ND; ++c) {
+#pragma GCC unroll 16
+      for (int j = 0; j < kChunk; ++j) dot[j] = _mm512_setzero_ps();
+#pragma GCC unroll 16
+      for (int c = 0; c < ND; ++c) {
         const __m512 qv = _mm512_loadu_ps(qr + c * 16);
-        AS_UNROLL for (int j = 0; j < kChunk; ++j)
+#pragma GCC unroll 16
+        for (int j = 0; j < kChunk; ++j)
           dot[j] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(krow[j] + c * 16), dot[j]);
       }
       int valid = pos - j0 + 1;
@@ -111,7 +125,8 @@ void run_task(const AttentionTask& t, float* scratch) {
       const float chunk_max = _mm512_reduce_max_ps(s);
       const float old_max = row_max[r];
       const float new_max = chunk_max > old_max ? chunk_max : old_max;
-      const __m512 p = _mm512_maskz_mov_ps(live, simd::exp_ps(_mm512_sub_ps(s, _mm512_set1_ps(new_max))));
+      const __m512 p =
+          _mm512_maskz_mov_ps(live, simd::exp_ps(_mm512_sub_ps(s, _mm512_set1_ps(new_max))));
       // exp(-inf) for the first chunk: the old sum and accumulator are zero anyway.
       const float correction = old_max == -INFINITY ? 0.0f : std::exp(old_max - new_max);
       row_max[r] = new_max;
@@ -119,19 +134,26 @@ void run_task(const AttentionTask& t, float* scratch) {
       _mm512_store_ps(probs, p);
       __m512 a[ND];
       const __m512 corr = _mm512_set1_ps(correction);
-      AS_UNROLL for (int c = 0; c < ND; ++c) a[c] = _mm512_mul_ps(_mm512_loadu_ps(acc + r * D + c * 16), corr);
+#pragma GCC unroll 16
+      for (int c = 0; c < ND; ++c)
+        a[c] = _mm512_mul_ps(_mm512_loadu_ps(acc + r * D + c * 16), corr);
       for (int j = 0; j < valid; ++j) {
         const __m512 pj = _mm512_set1_ps(probs[j]);
-        AS_UNROLL for (int c = 0; c < ND; ++c) a[c] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vr + j * D + c * 16), a[c]);
+#pragma GCC unroll 16
+        for (int c = 0; c < ND; ++c)
+          a[c] = _mm512_fmadd_ps(pj, _mm512_loadu_ps(vr + j * D + c * 16), a[c]);
       }
-      AS_UNROLL for (int c = 0; c < ND; ++c) _mm512_storeu_ps(acc + r * D + c * 16, a[c]);
+#pragma GCC unroll 16
+      for (int c = 0; c < ND; ++c) _mm512_storeu_ps(acc + r * D + c * 16, a[c]);
     }
     j0 += count;
   }
-  AS_UNROLL for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
     float* dst = t.out + (r / t.group) * t.token_stride + (r % t.group) * D;
     const __m512 inv = _mm512_set1_ps(1.0f / row_sum[r]);
-    AS_UNROLL for (int c = 0; c < ND; ++c)
+#pragma GCC unroll 16
+    for (int c = 0; c < ND; ++c)
       _mm512_storeu_ps(dst + c * 16, _mm512_mul_ps(_mm512_loadu_ps(acc + r * D + c * 16), inv));
   }
 }

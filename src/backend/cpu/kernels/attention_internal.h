@@ -10,9 +10,9 @@ namespace agentserve::cpu::detail {
 // Rows r < num_rows of one item: token first_token + r / group, query head
 // kv_head * group + r % group, at position first_pos + r / group. Keys 0..last position.
 struct AttentionTask {
-  const float* q = nullptr;    // row r at q + (r / group) * token_stride + (r % group) * head_dim
-  float* out = nullptr;        // same layout as q
-  int64_t token_stride = 0;    // num_heads * head_dim
+  const float* q = nullptr;  // row r at q + (r / group) * token_stride + (r % group) * head_dim
+  float* out = nullptr;      // same layout as q
+  int64_t token_stride = 0;  // num_heads * head_dim
   int32_t num_rows = 0;
   int32_t group = 1;
   int32_t head_dim = 0;

@@ -43,17 +43,24 @@ void widen(const TensorView& t, int64_t offset, int64_t count, float* out) {
       for (int64_t i = 0; i < count; ++i) out[i] = f16_to_f32(src[i]);
       break;
     }
-    case DType::kF32: std::memcpy(out, t.as<float>() + offset, static_cast<size_t>(count) * 4); break;
-    default: AS_CHECK_MSG(false, std::string("unsupported dtype ") + dtype_name(t.dtype));
+    case DType::kF32:
+      std::memcpy(out, t.as<float>() + offset, static_cast<size_t>(count) * 4);
+      break;
+    default:
+      AS_CHECK_MSG(false, std::string("unsupported dtype ") + dtype_name(t.dtype));
   }
 }
 
 float element(const TensorView& t, int64_t i) {
   switch (t.dtype) {
-    case DType::kBF16: return bf16_to_f32(t.as<uint16_t>()[i]);
-    case DType::kF16: return f16_to_f32(t.as<uint16_t>()[i]);
-    case DType::kF32: return t.as<float>()[i];
-    default: AS_CHECK_MSG(false, std::string("unsupported dtype ") + dtype_name(t.dtype));
+    case DType::kBF16:
+      return bf16_to_f32(t.as<uint16_t>()[i]);
+    case DType::kF16:
+      return f16_to_f32(t.as<uint16_t>()[i]);
+    case DType::kF32:
+      return t.as<float>()[i];
+    default:
+      AS_CHECK_MSG(false, std::string("unsupported dtype ") + dtype_name(t.dtype));
   }
   return 0.0f;
 }
@@ -62,8 +69,9 @@ void check_embed(const TensorView& table, const int32_t* ids, int64_t n) {
   AS_CHECK_EQ(table.rank, 2);
   const int64_t vocab = table.dim(0);
   for (int64_t t = 0; t < n; ++t) {
-    AS_CHECK_MSG(ids[t] >= 0 && ids[t] < vocab, "token id " + std::to_string(ids[t]) +
-                                                    " outside vocabulary of " + std::to_string(vocab));
+    AS_CHECK_MSG(
+        ids[t] >= 0 && ids[t] < vocab,
+        "token id " + std::to_string(ids[t]) + " outside vocabulary of " + std::to_string(vocab));
   }
 }
 
@@ -89,7 +97,8 @@ void add_bias(ThreadPool& pool, float* y, int64_t rows, int64_t n, const TensorV
   const float* b = bias.as<float>();
   if (bias.dtype != DType::kF32) {
     // Widen once per call, on the caller's thread, before the rows fan out.
-    auto* wide = static_cast<float*>(thread_scratch(kScratchAux, static_cast<size_t>(n) * sizeof(float)));
+    auto* wide =
+        static_cast<float*>(thread_scratch(kScratchAux, static_cast<size_t>(n) * sizeof(float)));
     widen(bias, 0, n, wide);
     b = wide;
   }

@@ -24,15 +24,17 @@ void silu_mul_avx512(const float* gate, const float* up, float* out, int64_t n) 
     _mm512_storeu_ps(out + i, silu_mul16(_mm512_loadu_ps(gate + i), _mm512_loadu_ps(up + i)));
   if (i < n) {
     const __mmask16 m = tail_mask(n - i);
-    _mm512_mask_storeu_ps(out + i, m, silu_mul16(_mm512_maskz_loadu_ps(m, gate + i),
-                                                 _mm512_maskz_loadu_ps(m, up + i)));
+    _mm512_mask_storeu_ps(
+        out + i, m,
+        silu_mul16(_mm512_maskz_loadu_ps(m, gate + i), _mm512_maskz_loadu_ps(m, up + i)));
   }
 }
 
 void f32_to_bf16_avx512(const float* x, int64_t n, uint16_t* out) {
   int64_t i = 0;
   for (; i + 16 <= n; i += 16)
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), simd::f32x16_to_bf16(_mm512_loadu_ps(x + i)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i),
+                        simd::f32x16_to_bf16(_mm512_loadu_ps(x + i)));
   if (i < n) {
     const __mmask16 m = tail_mask(n - i);
     _mm256_mask_storeu_epi16(out + i, m, simd::f32x16_to_bf16(_mm512_maskz_loadu_ps(m, x + i)));
@@ -45,8 +47,8 @@ void round_to_bf16_avx512(float* x, int64_t n) {
     _mm512_storeu_ps(x + i, simd::bf16x16_to_f32(simd::f32x16_to_bf16(_mm512_loadu_ps(x + i))));
   if (i < n) {
     const __mmask16 m = tail_mask(n - i);
-    _mm512_mask_storeu_ps(x + i, m,
-                          simd::bf16x16_to_f32(simd::f32x16_to_bf16(_mm512_maskz_loadu_ps(m, x + i))));
+    _mm512_mask_storeu_ps(
+        x + i, m, simd::bf16x16_to_f32(simd::f32x16_to_bf16(_mm512_maskz_loadu_ps(m, x + i))));
   }
 }
 

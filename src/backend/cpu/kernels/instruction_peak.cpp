@@ -8,10 +8,16 @@ namespace agentserve::cpu {
 
 const char* peak_instruction_name(PeakInstruction instruction) {
   switch (instruction) {
-    case PeakInstruction::kFmaYmm: return "vfmadd231ps ymm (AVX2)";
-    case PeakInstruction::kFmaZmm: return "vfmadd231ps zmm (AVX-512)";
-    case PeakInstruction::kDpbf16: return "vdpbf16ps zmm (AVX512_BF16)";
-    case PeakInstruction::kAmxBf16: return "tdpbf16ps (AMX-BF16)";
+    case PeakInstruction::kFmaYmm:
+      return "vfmadd231ps ymm (AVX2)";
+    case PeakInstruction::kFmaZmm:
+      return "vfmadd231ps zmm (AVX-512)";
+    case PeakInstruction::kDpbf16:
+      return "vdpbf16ps zmm (AVX512_BF16)";
+    case PeakInstruction::kDpbf16SameOperands:
+      return "vdpbf16ps zmm, one operand pair";
+    case PeakInstruction::kAmxBf16:
+      return "tdpbf16ps (AMX-BF16)";
   }
   return "?";
 }
@@ -19,10 +25,15 @@ const char* peak_instruction_name(PeakInstruction instruction) {
 bool peak_instruction_available(PeakInstruction instruction) {
   const CpuTier tier = active_cpu_tier();
   switch (instruction) {
-    case PeakInstruction::kFmaYmm: return tier >= CpuTier::kAvx2;
-    case PeakInstruction::kFmaZmm: return tier >= CpuTier::kAvx512;
-    case PeakInstruction::kDpbf16: return tier >= CpuTier::kAvx512Bf16;
-    case PeakInstruction::kAmxBf16: return tier >= CpuTier::kAmx;
+    case PeakInstruction::kFmaYmm:
+      return tier >= CpuTier::kAvx2;
+    case PeakInstruction::kFmaZmm:
+      return tier >= CpuTier::kAvx512;
+    case PeakInstruction::kDpbf16:
+    case PeakInstruction::kDpbf16SameOperands:
+      return tier >= CpuTier::kAvx512Bf16;
+    case PeakInstruction::kAmxBf16:
+      return tier >= CpuTier::kAmx;
   }
   return false;
 }
@@ -39,7 +50,8 @@ double run_peak_loop(PeakInstruction instruction, int64_t iterations) {
       sink = detail::peak_fma_zmm(iterations);
       return static_cast<double>(iterations) * chains * 32;
     case PeakInstruction::kDpbf16:
-      sink = detail::peak_dpbf16(iterations);
+    case PeakInstruction::kDpbf16SameOperands:
+      sink = detail::peak_dpbf16(iterations, instruction == PeakInstruction::kDpbf16);
       return static_cast<double>(iterations) * chains * 64;
     case PeakInstruction::kAmxBf16:
       sink = detail::peak_amx_bf16(iterations);

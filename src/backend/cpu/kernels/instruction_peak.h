@@ -8,10 +8,13 @@
 namespace agentserve::cpu {
 
 enum class PeakInstruction {
-  kFmaYmm,    // AVX2 vfmadd231ps ymm: 16 flops
-  kFmaZmm,    // AVX-512 vfmadd231ps zmm: 32 flops
-  kDpbf16,    // AVX512_BF16 vdpbf16ps zmm: 64 flops (32 bf16 products + sums)
-  kAmxBf16,   // AMX tdpbf16ps on 16x16 f32 += 16x32 bf16 · 32x16 bf16: 16384 flops
+  kFmaYmm,              // AVX2 vfmadd231ps ymm: 16 flops
+  kFmaZmm,              // AVX-512 vfmadd231ps zmm: 32 flops
+  kDpbf16,              // AVX512_BF16 vdpbf16ps zmm: 64 flops (32 bf16 products + sums), a distinct
+                        // operand register per accumulator as in a GEMM (the rate a GEMM can reach)
+  kDpbf16SameOperands,  // the same with one operand pair (Sapphire Rapids: ~4x faster, and
+                        // no GEMM can use it)
+  kAmxBf16,             // AMX tdpbf16ps on 16x16 f32 += 16x32 bf16 · 32x16 bf16: 16384 flops
 };
 
 const char* peak_instruction_name(PeakInstruction instruction);

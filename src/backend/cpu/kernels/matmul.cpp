@@ -18,7 +18,9 @@ namespace {
 using detail::MatmulProblem;
 using detail::PackedActivations;
 
-int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
+int64_t round_up(int64_t a, int64_t b) {
+  return (a + b - 1) / b * b;
+}
 
 void check_args(const float* x, int64_t m, int64_t k, const TensorView& w, float* y) {
   AS_CHECK(x != nullptr && y != nullptr && w.data != nullptr);
@@ -33,9 +35,12 @@ void check_args(const float* x, int64_t m, int64_t k, const TensorView& w, float
 
 float weight_at(const void* w, DType dtype, int64_t index) {
   switch (dtype) {
-    case DType::kBF16: return bf16_to_f32(static_cast<const uint16_t*>(w)[index]);
-    case DType::kF16: return f16_to_f32(static_cast<const uint16_t*>(w)[index]);
-    default: return static_cast<const float*>(w)[index];
+    case DType::kBF16:
+      return bf16_to_f32(static_cast<const uint16_t*>(w)[index]);
+    case DType::kF16:
+      return f16_to_f32(static_cast<const uint16_t*>(w)[index]);
+    default:
+      return static_cast<const float*>(w)[index];
   }
 }
 
@@ -63,7 +68,8 @@ void matmul_portable(ThreadPool& pool, const MatmulProblem& p) {
     for (int64_t j = n_begin; j < n_end; ++j) {
       for (int64_t c = 0; c < p.k; ++c) row[c] = weight_at(p.w, p.w_dtype, j * p.k + c);
       const float b = p.bias != nullptr ? p.bias[j] : 0.0f;
-      for (int64_t i = 0; i < p.m; ++i) p.y[i * p.n + j] = dot_portable(p.x + i * p.k, row, p.k) + b;
+      for (int64_t i = 0; i < p.m; ++i)
+        p.y[i * p.n + j] = dot_portable(p.x + i * p.k, row, p.k) + b;
     }
   });
 }
@@ -172,9 +178,12 @@ void run_gemm_bf16(ThreadPool& pool, const MatmulProblem& p, MatmulPrecision pre
 
 const char* matmul_precision_name(MatmulPrecision precision) {
   switch (precision) {
-    case MatmulPrecision::kF32: return "f32";
-    case MatmulPrecision::kBf16: return "bf16";
-    case MatmulPrecision::kBf16Split: return "bf16x2";
+    case MatmulPrecision::kF32:
+      return "f32";
+    case MatmulPrecision::kBf16:
+      return "bf16";
+    case MatmulPrecision::kBf16Split:
+      return "bf16x2";
   }
   return "?";
 }
@@ -214,9 +223,8 @@ void matmul(ThreadPool& pool, const float* x, int64_t m, int64_t k, const Tensor
   run_gemm_f32(pool, p, tier);
 }
 
-void matmul_reference(ThreadPool& pool, const float* x, int64_t m, int64_t k,
-                      const TensorView& w, const float* bias, float* y,
-                      MatmulPrecision precision) {
+void matmul_reference(ThreadPool& pool, const float* x, int64_t m, int64_t k, const TensorView& w,
+                      const float* bias, float* y, MatmulPrecision precision) {
   check_args(x, m, k, w, y);
   const int64_t n = w.dim(0);
   const bool round_x = w.dtype == DType::kBF16;  // f16/f32 weights always use f32 math
@@ -226,7 +234,8 @@ void matmul_reference(ThreadPool& pool, const float* x, int64_t m, int64_t k,
         double acc = bias != nullptr ? bias[j] : 0.0;
         for (int64_t c = 0; c < k; ++c) {
           const float xv = round_x ? activation_as(x[i * k + c], precision) : x[i * k + c];
-          acc += static_cast<double>(xv) * static_cast<double>(weight_at(w.data, w.dtype, j * k + c));
+          acc +=
+              static_cast<double>(xv) * static_cast<double>(weight_at(w.data, w.dtype, j * k + c));
         }
         y[i * n + j] = static_cast<float>(acc);
       }

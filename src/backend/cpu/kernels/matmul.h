@@ -40,9 +40,8 @@ void matmul(ThreadPool& pool, const float* x, int64_t m, int64_t k, const Tensor
 
 // Reference twin: the same contract computed plainly with double accumulation, x rounded as
 // `precision` says (kBf16: bf16(x); kBf16Split: hi + lo). Parallel over n for test speed.
-void matmul_reference(ThreadPool& pool, const float* x, int64_t m, int64_t k,
-                      const TensorView& w, const float* bias, float* y,
-                      MatmulPrecision precision);
+void matmul_reference(ThreadPool& pool, const float* x, int64_t m, int64_t k, const TensorView& w,
+                      const float* bias, float* y, MatmulPrecision precision);
 
 // Rows at or below which matmul takes the GEMV path (W streamed once, f32 math).
 inline constexpr int64_t kGemvMaxRows = 4;

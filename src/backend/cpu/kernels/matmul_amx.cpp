@@ -6,10 +6,10 @@
 // with one 16x16 dword transpose per 16 rows x 32 k. C tiles are 16 m x 16 n f32.
 //
 // Loops per thread: 32-column W panels (packed once, L2-resident; packing prefetches the next
-// panel's rows into L2, since packing from DRAM stalls the reorder buffer for ~2x its cost) → m chunks whose packed x
-// fits in L2 → k blocks of kKc (the panel's block, 32 KB, stays in L1 while x streams past
-// it) → 32 x 32 blocks of y: 2 x 2 C tiles fed by 2 A tiles and 2 B tiles, all eight tile
-// registers. Between k blocks a C block waits in a contiguous per-thread buffer (y's rows are
+// panel's rows into L2, since packing from DRAM stalls the reorder buffer for ~2x its cost) → m
+// chunks whose packed x fits in L2 → k blocks of kKc (the panel's block, 32 KB, stays in L1 while x
+// streams past it) → 32 x 32 blocks of y: 2 x 2 C tiles fed by 2 A tiles and 2 B tiles, all eight
+// tile registers. Between k blocks a C block waits in a contiguous per-thread buffer (y's rows are
 // n floats apart: for n a multiple of 1024 all 16 rows of a tile would share one L1 set);
 // the last k block stores it to y.
 //
@@ -22,17 +22,18 @@
 #include <cstring>
 
 #include "backend/cpu/kernels/matmul_internal.h"
-#include "backend/cpu/kernels/unroll.h"
 
 namespace agentserve::cpu::detail {
 namespace {
 
-constexpr int64_t kKc = 512;            // k per block: the panel's block = 32 KB (L1)
+constexpr int64_t kKc = 512;               // k per block: the panel's block = 32 KB (L1)
 constexpr int64_t kXChunkBytes = 1 << 20;  // packed x per m chunk (L2 is 2 MB)
-constexpr int64_t kMaxChunkRows = 512;  // C blocks between k blocks: 512 x 32 f32 = 64 KB
-constexpr int64_t kTileElems = 512;     // bf16 elements in one 16 x 64-byte tile
+constexpr int64_t kMaxChunkRows = 512;     // C blocks between k blocks: 512 x 32 f32 = 64 KB
+constexpr int64_t kTileElems = 512;        // bf16 elements in one 16 x 64-byte tile
 
-inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+inline int64_t min64(int64_t a, int64_t b) {
+  return a < b ? a : b;
+}
 
 struct alignas(64) TileConfig {
   uint8_t palette_id;
@@ -46,7 +47,8 @@ void configure_tiles() {
   TileConfig cfg;
   std::memset(&cfg, 0, sizeof(cfg));
   cfg.palette_id = 1;
-  AS_UNROLL for (int t = 0; t < 8; ++t) {
+#pragma GCC unroll 16
+  for (int t = 0; t < 8; ++t) {
     cfg.rows[t] = 16;
     cfg.colsb[t] = 64;
   }
@@ -61,23 +63,27 @@ void pack_unit(const MatmulProblem& p, int64_t n0, int64_t unit, uint16_t* wp) {
   const int64_t kb = unit / 2, nt = unit % 2;
   const int64_t kk = kb * 32;
   const int64_t valid = min64(32, p.k - kk);
-  const __mmask32 mask = valid >= 32 ? ~__mmask32{0}
+  const __mmask32 mask = valid >= 32  ? ~__mmask32{0}
                          : valid <= 0 ? __mmask32{0}
                                       : static_cast<__mmask32>((1ull << valid) - 1);
   __m512i r[16];
-  AS_UNROLL for (int c = 0; c < 16; ++c) {
+#pragma GCC unroll 16
+  for (int c = 0; c < 16; ++c) {
     const int64_t row = n0 + nt * 16 + c;
     r[c] = row < p.n ? _mm512_maskz_loadu_epi16(mask, w + row * p.k + kk) : _mm512_setzero_si512();
   }
-  // The same unit of the panel after this one: into L2 now, so that packing it later does not
-  // stall on memory while the reorder buffer holds tile instructions.
-  AS_UNROLL for (int c = 0; c < 16; ++c) {
+// The same unit of the panel after this one: into L2 now, so that packing it later does not
+// stall on memory while the reorder buffer holds tile instructions.
+#pragma GCC unroll 16
+  for (int c = 0; c < 16; ++c) {
     const int64_t row = n0 + 32 + nt * 16 + c;
-    if (row < p.n && valid > 0) _mm_prefetch(reinterpret_cast<const char*>(w + row * p.k + kk), _MM_HINT_T1);
+    if (row < p.n && valid > 0)
+      _mm_prefetch(reinterpret_cast<const char*>(w + row * p.k + kk), _MM_HINT_T1);
   }
   simd::transpose16x16_epi32(r);
   uint16_t* dst = wp + unit * kTileElems;
-  AS_UNROLL for (int q = 0; q < 16; ++q) _mm512_store_si512(reinterpret_cast<__m512i*>(dst + q * 32), r[q]);
+#pragma GCC unroll 16
+  for (int q = 0; q < 16; ++q) _mm512_store_si512(reinterpret_cast<__m512i*>(dst + q * 32), r[q]);
 }
 
 // Where a C tile comes from and goes to. load == null means start from zero.
@@ -88,12 +94,12 @@ struct CTile {
   int64_t store_stride = 0;
 };
 
-#define AS_LOAD_C(T, c)                                   \
-  do {                                                    \
-    if ((c).load == nullptr)                              \
-      _tile_zero(T);                                      \
-    else                                                  \
-      _tile_loadd(T, (c).load, (c).load_stride);          \
+#define AS_LOAD_C(T, c)                          \
+  do {                                           \
+    if ((c).load == nullptr)                     \
+      _tile_zero(T);                             \
+    else                                         \
+      _tile_loadd(T, (c).load, (c).load_stride); \
   } while (0)
 
 // C[mi][ni] (tile 2 mi + ni) += A[mi] (tile 4 + mi) · B[ni] (tile 6 + ni) over kbs k blocks.
@@ -158,10 +164,11 @@ void gemm_bf16_amx(const MatmulProblem& p, const PackedActivations& xa, int64_t 
   if (chunk_rows < 32) chunk_rows = 32;
   if (chunk_rows > kMaxChunkRows) chunk_rows = kMaxChunkRows;
 
-  auto* wp = reinterpret_cast<uint16_t*>((reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t{63});
+  auto* wp =
+      reinterpret_cast<uint16_t*>((reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t{63});
   auto* cbuf = reinterpret_cast<float*>(wp + 32 * xa.k_padded);  // [m pair][4][16 x 16]
   float* bias_tiles = cbuf + (kMaxChunkRows / 32) * 4 * 256;     // 2 tiles of bias rows
-  float* edge = bias_tiles + 2 * 256;                             // 4 tiles for edge blocks
+  float* edge = bias_tiles + 2 * 256;                            // 4 tiles for edge blocks
   const int64_t ldy = p.n * static_cast<int64_t>(sizeof(float));
   configure_tiles();
   for (int64_t n0 = n_begin; n0 < n_end; n0 += 32) {

@@ -7,14 +7,15 @@
 #include <utility>
 
 #include "backend/cpu/kernels/matmul_internal.h"
-#include "backend/cpu/kernels/unroll.h"
 
 namespace agentserve::cpu::detail {
 namespace {
 
 enum class WKind { kBf16, kF16, kF32 };
 
-inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+inline int64_t min64(int64_t a, int64_t b) {
+  return a < b ? a : b;
+}
 
 template <WKind K>
 constexpr int64_t elem_bytes() {
@@ -29,7 +30,8 @@ void prepare_x(const float* x, int64_t m, int64_t k, bool deinterleave, float* o
     const float* src = x + i * k;
     float* dst = out + i * kp;
     for (int64_t c = 0; c < kp; c += 16) {
-      AS_UNROLL for (int j = 0; j < 16; ++j) {
+#pragma GCC unroll 16
+      for (int j = 0; j < 16; ++j) {
         const float v = c + j < k ? src[c + j] : 0.0f;
         dst[c + (deinterleave ? (j & 1) * 8 + j / 2 : j)] = v;
       }
@@ -48,7 +50,8 @@ inline void load16(const void* row, int64_t c, __m256& lo, __m256& hi) {
     const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
     if constexpr (K == WKind::kBf16) {
       lo = _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
-      hi = _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32(static_cast<int>(0xffff0000u))));
+      hi = _mm256_castsi256_ps(
+          _mm256_and_si256(v, _mm256_set1_epi32(static_cast<int>(0xffff0000u))));
     } else {
       lo = _mm256_cvtph_ps(_mm256_castsi256_si128(v));
       hi = _mm256_cvtph_ps(_mm256_extracti128_si256(v, 1));
@@ -67,21 +70,27 @@ template <WKind K, int M, int R>
 void gemv_rows(const MatmulProblem& p, const float* xp, int64_t kp, int64_t j0) {
   const int64_t k = p.k;
   const char* rows[R];
-  AS_UNROLL for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
     rows[r] = static_cast<const char*>(p.w) + (j0 + r) * k * elem_bytes<K>();
   __m256 acc[R][M][2];
-  AS_UNROLL for (int r = 0; r < R; ++r)
-    AS_UNROLL for (int i = 0; i < M; ++i) acc[r][i][0] = acc[r][i][1] = _mm256_setzero_ps();
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
+    for (int i = 0; i < M; ++i) acc[r][i][0] = acc[r][i][1] = _mm256_setzero_ps();
   auto step = [&](const void* const* src, int64_t c, int64_t xc) {
     __m256 xlo[M], xhi[M];
-    AS_UNROLL for (int i = 0; i < M; ++i) {
+#pragma GCC unroll 16
+    for (int i = 0; i < M; ++i) {
       xlo[i] = _mm256_load_ps(xp + i * kp + xc);
       xhi[i] = _mm256_load_ps(xp + i * kp + xc + 8);
     }
-    AS_UNROLL for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
       __m256 lo, hi;
       load16<K>(src[r], c, lo, hi);
-      AS_UNROLL for (int i = 0; i < M; ++i) {
+#pragma GCC unroll 16
+      for (int i = 0; i < M; ++i) {
         acc[r][i][0] = _mm256_fmadd_ps(lo, xlo[i], acc[r][i][0]);
         acc[r][i][1] = _mm256_fmadd_ps(hi, xhi[i], acc[r][i][1]);
       }
@@ -89,7 +98,8 @@ void gemv_rows(const MatmulProblem& p, const float* xp, int64_t kp, int64_t j0) 
   };
   const int64_t full = k / 16 * 16;
   const void* src[R];
-  AS_UNROLL for (int r = 0; r < R; ++r) src[r] = rows[r];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) src[r] = rows[r];
   // L2 prefetch ~16 KB ahead, as in matmul_avx512.cpp (short rows starve the prefetcher).
   const int64_t row_bytes = k * elem_bytes<K>();
   const int64_t ahead = (16384 / row_bytes + R - 1) / R * R;
@@ -97,7 +107,8 @@ void gemv_rows(const MatmulProblem& p, const float* xp, int64_t kp, int64_t j0) 
   const char* pf_end = static_cast<const char*>(p.w) + p.n * row_bytes;
   for (int64_t c = 0; c < full; c += 16) {
     if ((c & 31) == 0) {
-      AS_UNROLL for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) {
         const char* a = pf + r * row_bytes + c * elem_bytes<K>();
         if (a < pf_end) _mm_prefetch(a, _MM_HINT_T1);
       }
@@ -107,16 +118,20 @@ void gemv_rows(const MatmulProblem& p, const float* xp, int64_t kp, int64_t j0) 
   if (full < k) {
     // The tail goes through a zero-padded copy: AVX2 has no masked 16-bit loads.
     alignas(32) uint8_t tail[R][64] = {};
-    AS_UNROLL for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
       const int64_t bytes = (k - full) * elem_bytes<K>();
-      for (int64_t b = 0; b < bytes; ++b) tail[r][b] = reinterpret_cast<const uint8_t*>(rows[r])[full * elem_bytes<K>() + b];
+      for (int64_t b = 0; b < bytes; ++b)
+        tail[r][b] = reinterpret_cast<const uint8_t*>(rows[r])[full * elem_bytes<K>() + b];
       src[r] = tail[r];
     }
     step(src, 0, full);
   }
-  AS_UNROLL for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
     const float b = p.bias != nullptr ? p.bias[j0 + r] : 0.0f;
-    AS_UNROLL for (int i = 0; i < M; ++i)
+#pragma GCC unroll 16
+    for (int i = 0; i < M; ++i)
       p.y[i * p.n + j0 + r] = hsum(_mm256_add_ps(acc[r][i][0], acc[r][i][1])) + b;
   }
 }
@@ -133,10 +148,18 @@ void gemv_range(const MatmulProblem& p, int64_t n_begin, int64_t n_end, const fl
 template <WKind K>
 void gemv_kind(const MatmulProblem& p, int64_t n_begin, int64_t n_end, const float* xp) {
   switch (p.m) {
-    case 1: gemv_range<K, 1>(p, n_begin, n_end, xp); break;
-    case 2: gemv_range<K, 2>(p, n_begin, n_end, xp); break;
-    case 3: gemv_range<K, 3>(p, n_begin, n_end, xp); break;
-    default: gemv_range<K, 4>(p, n_begin, n_end, xp); break;
+    case 1:
+      gemv_range<K, 1>(p, n_begin, n_end, xp);
+      break;
+    case 2:
+      gemv_range<K, 2>(p, n_begin, n_end, xp);
+      break;
+    case 3:
+      gemv_range<K, 3>(p, n_begin, n_end, xp);
+      break;
+    default:
+      gemv_range<K, 4>(p, n_begin, n_end, xp);
+      break;
   }
 }
 
@@ -157,7 +180,8 @@ float widen(const void* w, DType dtype, int64_t index) {
 }
 
 void pack_panel_f32(const MatmulProblem& p, int64_t n0, int64_t k0, int64_t kc, float* wp) {
-  AS_UNROLL for (int c = 0; c < kNr; ++c) {
+#pragma GCC unroll 16
+  for (int c = 0; c < kNr; ++c) {
     const int64_t row = n0 + c;
     for (int64_t kk = 0; kk < kc; ++kk)
       wp[kk * kNr + c] = row < p.n ? widen(p.w, p.w_dtype, row * p.k + k0 + kk) : 0.0f;
@@ -168,17 +192,20 @@ template <int MR>
 void micro_f32(const float* x, int64_t ldx, const float* wp, int64_t kc, float* y, int64_t ldy,
                int cols, bool first, const float* bias) {
   __m256 c0[MR], c1[MR];
-  AS_UNROLL for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm256_setzero_ps();
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm256_setzero_ps();
   for (int64_t kk = 0; kk < kc; ++kk) {
     const __m256 b0 = _mm256_load_ps(wp + kk * kNr);
     const __m256 b1 = _mm256_load_ps(wp + kk * kNr + 8);
-    AS_UNROLL for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
       const __m256 a = _mm256_broadcast_ss(x + i * ldx + kk);
       c0[i] = _mm256_fmadd_ps(a, b0, c0[i]);
       c1[i] = _mm256_fmadd_ps(a, b1, c1[i]);
     }
   }
-  AS_UNROLL for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
     alignas(32) float out[16];
     _mm256_store_ps(out, c0[i]);
     _mm256_store_ps(out + 8, c1[i]);
@@ -188,8 +215,8 @@ void micro_f32(const float* x, int64_t ldx, const float* wp, int64_t kc, float* 
   }
 }
 
-using MicroF32 = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, int,
-                          bool, const float*);
+using MicroF32 = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, int, bool,
+                          const float*);
 
 template <int... I>
 constexpr auto make_micro_table(std::integer_sequence<int, I...>) {
@@ -202,13 +229,21 @@ void gemv_avx2(const MatmulProblem& p, int64_t n_begin, int64_t n_end, void* scr
   auto* xp = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t{63});
   prepare_x(p.x, p.m, p.k, p.w_dtype == DType::kBF16, xp);
   switch (p.w_dtype) {
-    case DType::kBF16: gemv_kind<WKind::kBf16>(p, n_begin, n_end, xp); break;
-    case DType::kF16: gemv_kind<WKind::kF16>(p, n_begin, n_end, xp); break;
-    default: gemv_kind<WKind::kF32>(p, n_begin, n_end, xp); break;
+    case DType::kBF16:
+      gemv_kind<WKind::kBf16>(p, n_begin, n_end, xp);
+      break;
+    case DType::kF16:
+      gemv_kind<WKind::kF16>(p, n_begin, n_end, xp);
+      break;
+    default:
+      gemv_kind<WKind::kF32>(p, n_begin, n_end, xp);
+      break;
   }
 }
 
-size_t gemm_f32_avx2_scratch_bytes() { return kKc * kNr * sizeof(float) + 64; }
+size_t gemm_f32_avx2_scratch_bytes() {
+  return kKc * kNr * sizeof(float) + 64;
+}
 
 void gemm_f32_avx2(const MatmulProblem& p, int64_t m_begin, int64_t m_end, int64_t n_begin,
                    int64_t n_end, void* scratch) {

@@ -14,7 +14,7 @@ namespace agentserve::cpu::detail {
 struct MatmulProblem {
   const float* x = nullptr;  // [m, k] f32 row-major (for the f32 GEMM possibly a rounded copy)
   int64_t m = 0, k = 0, n = 0;
-  const void* w = nullptr;   // [n, k] row-major, w_dtype
+  const void* w = nullptr;  // [n, k] row-major, w_dtype
   DType w_dtype = DType::kBF16;
   const float* bias = nullptr;  // [n] or null
   float* y = nullptr;           // [m, n]
@@ -32,8 +32,8 @@ struct PackedActivations {
 void pack_x_rows_avx512(const float* x, int64_t k, int64_t k_padded, int64_t row_begin,
                         int64_t row_end, uint16_t* hi, uint16_t* lo);
 // AMX tile layout (see gemm_bf16_amx below) for tile rows [tile_begin, tile_end).
-void pack_x_tiles_avx512(const float* x, int64_t m, int64_t k, int64_t k_padded,
-                         int64_t tile_begin, int64_t tile_end, uint16_t* hi, uint16_t* lo);
+void pack_x_tiles_avx512(const float* x, int64_t m, int64_t k, int64_t k_padded, int64_t tile_begin,
+                         int64_t tile_end, uint16_t* hi, uint16_t* lo);
 
 // --- GEMV: m <= kGemvMaxRows, output columns [n_begin, n_end). ---
 // Scratch: gemv_scratch_bytes(m, k) bytes, 64-byte aligned.

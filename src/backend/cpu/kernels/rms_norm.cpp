@@ -26,15 +26,19 @@ void check_args(int64_t n, const TensorView& w) {
 
 float weight_at(const TensorView& w, int64_t i) {
   switch (w.dtype) {
-    case DType::kBF16: return bf16_to_f32(w.as<uint16_t>()[i]);
-    case DType::kF16: return f16_to_f32(w.as<uint16_t>()[i]);
-    default: return w.as<float>()[i];
+    case DType::kBF16:
+      return bf16_to_f32(w.as<uint16_t>()[i]);
+    case DType::kF16:
+      return f16_to_f32(w.as<uint16_t>()[i]);
+    default:
+      return w.as<float>()[i];
   }
 }
 
 void rows_portable(const float* x, int64_t row_begin, int64_t row_end, int64_t n,
                    const TensorView& w, float eps, float* out) {
-  auto* wf = static_cast<float*>(thread_scratch(kScratchAux, static_cast<size_t>(n) * sizeof(float)));
+  auto* wf =
+      static_cast<float*>(thread_scratch(kScratchAux, static_cast<size_t>(n) * sizeof(float)));
   for (int64_t i = 0; i < n; ++i) wf[i] = weight_at(w, i);
   for (int64_t r = row_begin; r < row_end; ++r) {
     const float* xr = x + r * n;
@@ -43,7 +47,8 @@ void rows_portable(const float* x, int64_t row_begin, int64_t row_end, int64_t n
     for (; i + 8 <= n; i += 8)
       for (int j = 0; j < 8; ++j) acc[j] += xr[i + j] * xr[i + j];
     for (; i < n; ++i) acc[0] += xr[i] * xr[i];
-    const float sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    const float sum =
+        ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
     const float scale = 1.0f / std::sqrt(sum / static_cast<float>(n) + eps);
     float* o = out + r * n;
     for (i = 0; i < n; ++i) o[i] = (xr[i] * scale) * wf[i];
@@ -70,8 +75,8 @@ void rms_norm(ThreadPool& pool, const float* x, int64_t rows, int64_t n, const T
   pool.parallel_for(rows, std::max<int64_t>(1, kParallelElements / 4 / n), body);
 }
 
-void rms_norm_reference(ThreadPool&, const float* x, int64_t rows, int64_t n,
-                        const TensorView& w, float eps, float* out) {
+void rms_norm_reference(ThreadPool&, const float* x, int64_t rows, int64_t n, const TensorView& w,
+                        float eps, float* out) {
   check_args(n, w);
   for (int64_t r = 0; r < rows; ++r) {
     double sum = 0;

@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include "backend/cpu/kernels/rms_norm_internal.h"
-#include "backend/cpu/kernels/unroll.h"
 
 namespace agentserve::cpu::detail {
 namespace {
@@ -31,7 +30,8 @@ void rms_norm_rows_avx512(const float* x, int64_t row_begin, int64_t row_end, in
                      _mm512_setzero_ps()};
     int64_t i = 0;
     for (; i + 64 <= n; i += 64) {
-      AS_UNROLL for (int a = 0; a < 4; ++a) {
+#pragma GCC unroll 16
+      for (int a = 0; a < 4; ++a) {
         const __m512 v = _mm512_loadu_ps(xr + i + 16 * a);
         acc[a] = _mm512_fmadd_ps(v, v, acc[a]);
       }

@@ -23,7 +23,8 @@ void check_args(int64_t num_heads, int64_t head_dim) {
 void rotate_tokens(float* x, int64_t t0, int64_t t1, int64_t num_heads, int64_t head_dim,
                    const int32_t* positions, const float* inv_freq) {
   const int64_t half = head_dim / 2;
-  auto* cs = static_cast<float*>(thread_scratch(kScratchAux, static_cast<size_t>(head_dim) * sizeof(float)));
+  auto* cs = static_cast<float*>(
+      thread_scratch(kScratchAux, static_cast<size_t>(head_dim) * sizeof(float)));
   float* cos_t = cs;
   float* sin_t = cs + half;
   for (int64_t t = t0; t < t1; ++t) {
@@ -61,8 +62,8 @@ void rope(ThreadPool& pool, float* x, int64_t num_tokens, int64_t num_heads, int
   });
 }
 
-void rope_reference(ThreadPool&, float* x, int64_t num_tokens, int64_t num_heads,
-                    int64_t head_dim, const int32_t* positions, const float* inv_freq) {
+void rope_reference(ThreadPool&, float* x, int64_t num_tokens, int64_t num_heads, int64_t head_dim,
+                    const int32_t* positions, const float* inv_freq) {
   check_args(num_heads, head_dim);
   const int64_t half = head_dim / 2;
   for (int64_t t = 0; t < num_tokens; ++t) {
