@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -70,6 +71,23 @@ void MappedFile::will_need(size_t offset, size_t length) const {
   size_t begin = offset / page * page;
   size_t end = std::min(size_, offset + length);
   madvise(const_cast<uint8_t*>(data_) + begin, end - begin, MADV_WILLNEED);
+}
+
+size_t MappedFile::populate(size_t offset, size_t length) const {
+  if (data_ == nullptr || offset >= size_) return 0;
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t begin = offset / page * page;
+  const size_t end = std::min(size_, offset + length);
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+  if (madvise(const_cast<uint8_t*>(data_) + begin, end - begin, MADV_POPULATE_READ) != 0) {
+    // Kernels before 5.14: touch one byte per page instead.
+    volatile uint8_t sink = 0;
+    for (size_t p = begin; p < end; p += page) sink = sink ^ data_[p];
+    (void)sink;
+  }
+  return end - begin;
 }
 
 Result<std::string> read_file(const std::string& path) {

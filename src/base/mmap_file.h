@@ -26,6 +26,9 @@ class MappedFile {
 
   // Hint that [offset, offset+length) will be read soon (readahead; no effect on correctness).
   void will_need(size_t offset, size_t length) const;
+  // Reads [offset, offset+length) into memory now (page-table populated), so that the first
+  // forward pass does not stall on disk reads. Returns the bytes made resident.
+  size_t populate(size_t offset, size_t length) const;
 
  private:
   const uint8_t* data_ = nullptr;

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "base/log.h"
+#include "base/progress.h"
 #include "cli/model_arg.h"
 
 namespace agentserve::cli {
@@ -33,6 +34,20 @@ Result<std::unique_ptr<Runtime>> load_runtime(const RuntimeOptions& o) {
   AS_ASSIGN_OR_RETURN(rt->model_dir, resolve_model_dir(o.model));
   const auto t0 = std::chrono::steady_clock::now();
   AS_ASSIGN_OR_RETURN(rt->model, load_model(rt->model_dir));
+  {
+    // Read the weights in now, with progress, rather than stalling the first request.
+    Progress progress("reading weights", rt->model->store->total_bytes());
+    uint64_t done = 0;
+    constexpr size_t kChunk = 256u << 20;
+    for (const auto& file : rt->model->store->files()) {
+      const MappedFile& m = file->mapped();
+      for (size_t off = 0; off < m.size(); off += kChunk) {
+        done += m.populate(off, kChunk);
+        progress.update(std::min<uint64_t>(done, rt->model->store->total_bytes()));
+      }
+    }
+    progress.finish();
+  }
   AS_ASSIGN_OR_RETURN(rt->tokenizer, Tokenizer::load_from_model_dir(rt->model_dir));
   const ModelConfig& c = rt->model->config;
   if (rt->tokenizer->vocab_size() > c.vocab_size)
