@@ -25,7 +25,6 @@
 #include <fstream>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "backend/cpu/kernels/instruction_peak.h"
@@ -203,9 +202,6 @@ PeakInstruction bf16_instruction(CpuTier tier) {
 int run(bool quick, bool all_tiers) {
   const int threads = default_num_threads();
   ThreadPool pool(threads);
-  // ThreadPool's workers must be running before the first run() (see the report on
-  // base/thread_pool.cpp); give them a moment.
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
   const CpuTier tier = active_cpu_tier();
   char date[32];
   const std::time_t now = std::time(nullptr);

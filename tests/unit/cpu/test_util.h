@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -12,7 +11,6 @@
 #include <memory>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "base/cpu_features.h"
@@ -48,13 +46,9 @@ struct Rng {
   }
 };
 
-// A pool whose workers have started. ThreadPool's workers read the job generation only once
-// they run, so a run() issued before that is never seen and deadlocks (base/thread_pool.cpp,
-// reported); giving them a moment to start avoids it until that is fixed.
+// The pool every test uses: two threads, as on the CI machine.
 inline std::unique_ptr<ThreadPool> make_pool(int num_threads = 2) {
-  auto pool = std::make_unique<ThreadPool>(num_threads);
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  return pool;
+  return std::make_unique<ThreadPool>(num_threads);
 }
 
 inline void poison(std::vector<float>& v) {
