@@ -148,7 +148,10 @@ TEST_P(MatmulTest, ModesReachTheirStatedAccuracy) {
     const std::vector<float> x = rng.normals(static_cast<size_t>(m * k));
     std::vector<float> exact(static_cast<size_t>(m * n));
     matmul_reference(pool, x.data(), m, k, w.view(), nullptr, exact.data(), MatmulPrecision::kF32);
-    const double bounds[3] = {1e-6, 5e-3, 2e-5};  // ||y - exact|| / ||exact||
+    // ||y - exact|| / ||exact||. f32: the AVX-512 GEMM accumulates up to 1024 products per
+    // register before adding to y (~6e-7 measured); bf16: x's rounding (2^-9 per element);
+    // bf16x2: lo's rounding (~2^-17 per element).
+    const double bounds[3] = {1.5e-6, 5e-3, 2e-5};
     for (MatmulPrecision prec :
          {MatmulPrecision::kF32, MatmulPrecision::kBf16, MatmulPrecision::kBf16Split}) {
       std::vector<float> y(exact.size());

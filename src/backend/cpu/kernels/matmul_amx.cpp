@@ -5,18 +5,17 @@
 // W[n, 2q] and W[n, 2q+1] for 16 n), so each thread repacks 32-column panels of W, all of k,
 // with one 16x16 dword transpose per 16 rows x 32 k. C tiles are 16 m x 16 n f32.
 //
-// Loops per thread: 32-column W panels (packed once, L2-resident; packing prefetches the next
-// panel's rows into L2, since packing from DRAM stalls the reorder buffer for ~2x its cost) → m
-// chunks whose packed x fits in L2 → k blocks of kKc (the panel's block, 32 KB, stays in L1 while x
-// streams past it) → 32 x 32 blocks of y: 2 x 2 C tiles fed by 2 A tiles and 2 B tiles, all eight
-// tile registers. Between k blocks a C block waits in a contiguous per-thread buffer (y's rows are
-// n floats apart: for n a multiple of 1024 all 16 rows of a tile would share one L1 set);
-// the last k block stores it to y.
+// Loops per thread: groups of W panels packed together (<= 512 KB, L2-resident) → m chunks
+// of packed x (<= 1 MB, L2-resident) → each panel of the group → 32 x 32 blocks of y: 2 x 2
+// C tiles fed by 2 A tiles and 2 B tiles (all eight tile registers), accumulated over the
+// whole of k and stored to y once.
 //
-// Measured on the 2-core Sapphire Rapids VM (best of many runs; the host adds up to 2x noise):
-// tile loads that hit L1 are free next to the TDPBF16PS issue rate; the zero/store/drain of a C
-// block costs ~11% at 8 k steps, so k blocks are as long as L1 allows (kKc = 512 measured best
-// of 256/512/1024); packing W is the largest remaining cost (~150 ns per 16 x 32 unit).
+// Measured on the 2-core Sapphire Rapids VM (best of many runs; the host adds up to 2x
+// noise): with both operands streaming from L2 and C kept in tiles over all of k the tile
+// loop reaches ~70% of the TDPBF16PS rate; blocking k so that one operand stays in L1
+// reached ~85% in isolation but its C round trips (load + store per k block) cost more than
+// that won; tile loads from addresses not 64-byte aligned run at a third of the rate (all
+// buffers here are aligned); packing W costs ~10-20%.
 #include "backend/cpu/kernels/simd_avx512.h"  // first: see its note on GCC warnings
 
 #include <cstring>
@@ -26,10 +25,9 @@
 namespace agentserve::cpu::detail {
 namespace {
 
-constexpr int64_t kKc = 512;               // k per block: the panel's block = 32 KB (L1)
-constexpr int64_t kXChunkBytes = 1 << 20;  // packed x per m chunk (L2 is 2 MB)
-constexpr int64_t kMaxChunkRows = 512;     // C blocks between k blocks: 512 x 32 f32 = 64 KB
-constexpr int64_t kTileElems = 512;        // bf16 elements in one 16 x 64-byte tile
+constexpr int64_t kXChunkBytes = 1 << 20;        // packed x per m chunk (L2 is 2 MB)
+constexpr int64_t kPanelGroupBytes = 512 << 10;  // packed W panels per group
+constexpr int64_t kTileElems = 512;              // bf16 elements in one 16 x 64-byte tile
 
 inline int64_t min64(int64_t a, int64_t b) {
   return a < b ? a : b;
@@ -72,9 +70,9 @@ void pack_unit(const MatmulProblem& p, int64_t n0, int64_t unit, uint16_t* wp) {
     const int64_t row = n0 + nt * 16 + c;
     r[c] = row < p.n ? _mm512_maskz_loadu_epi16(mask, w + row * p.k + kk) : _mm512_setzero_si512();
   }
-// The same unit of the panel after this one: into L2 now, so that packing it later does not
-// stall on memory while the reorder buffer holds tile instructions.
 #pragma GCC unroll 16
+  // The same unit of the next panel: into L2 now, so that packing it does not stall on
+  // memory (measured: packing from DRAM took twice as long).
   for (int c = 0; c < 16; ++c) {
     const int64_t row = n0 + 32 + nt * 16 + c;
     if (row < p.n && valid > 0)
@@ -148,66 +146,63 @@ TileBlock pick_block(int mt, int nt) {
 
 }  // namespace
 
+// Panels (of 32 columns x all of k) packed together.
+int64_t panels_per_group(int64_t k_padded) {
+  const int64_t panel_bytes = 32 * k_padded * static_cast<int64_t>(sizeof(uint16_t));
+  return kPanelGroupBytes / panel_bytes > 1 ? kPanelGroupBytes / panel_bytes : 1;
+}
+
 size_t gemm_bf16_amx_scratch_bytes(int64_t k_padded) {
-  const size_t panel = 32 * static_cast<size_t>(k_padded) * sizeof(uint16_t);
-  const size_t c_blocks = static_cast<size_t>(kMaxChunkRows / 32) * 4 * 256 * sizeof(float);
+  const size_t panels = static_cast<size_t>(panels_per_group(k_padded)) * 32 *
+                        static_cast<size_t>(k_padded) * sizeof(uint16_t);
   const size_t bias_and_edges = (2 + 4) * 256 * sizeof(float);
-  return panel + c_blocks + bias_and_edges + 128;
+  return panels + bias_and_edges + 128;
 }
 
 void gemm_bf16_amx(const MatmulProblem& p, const PackedActivations& xa, int64_t m_begin,
                    int64_t m_end, int64_t n_begin, int64_t n_end, void* scratch) {
-  const int64_t kbs_total = xa.k_padded / 32;
+  const int64_t kbs = xa.k_padded / 32;
   const bool split = xa.lo != nullptr;
   // Rows per m chunk: its packed x (hi and lo) stays within kXChunkBytes, a multiple of 32.
   int64_t chunk_rows = kXChunkBytes / (xa.k_padded * 2 * (split ? 2 : 1)) / 32 * 32;
   if (chunk_rows < 32) chunk_rows = 32;
-  if (chunk_rows > kMaxChunkRows) chunk_rows = kMaxChunkRows;
+  const int64_t group = panels_per_group(xa.k_padded);
+  const int64_t panel_elems = 32 * xa.k_padded;
 
   auto* wp =
       reinterpret_cast<uint16_t*>((reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t{63});
-  auto* cbuf = reinterpret_cast<float*>(wp + 32 * xa.k_padded);  // [m pair][4][16 x 16]
-  float* bias_tiles = cbuf + (kMaxChunkRows / 32) * 4 * 256;     // 2 tiles of bias rows
-  float* edge = bias_tiles + 2 * 256;                            // 4 tiles for edge blocks
+  float* bias_tiles = reinterpret_cast<float*>(wp + group * panel_elems);  // 2 tiles of bias rows
+  float* edge = bias_tiles + 2 * 256;                                      // 4 tiles for edges
   const int64_t ldy = p.n * static_cast<int64_t>(sizeof(float));
   configure_tiles();
-  for (int64_t n0 = n_begin; n0 < n_end; n0 += 32) {
-    // Packing right before use measured a little faster than interleaving it with the tile
-    // blocks of the previous panel; what matters is that its W rows are already in L2.
-    for (int64_t u = 0; u < 2 * kbs_total; ++u) pack_unit(p, n0, u, wp);
-    const int nts = n_end - n0 > 16 ? 2 : 1;
-    if (p.bias != nullptr) {
-      for (int64_t c = 0; c < 32; ++c) {
-        const float b = n0 + c < n_end ? p.bias[n0 + c] : 0.0f;
-        for (int r = 0; r < 16; ++r) bias_tiles[(c / 16) * 256 + r * 16 + c % 16] = b;
-      }
-    }
+  for (int64_t g0 = n_begin; g0 < n_end; g0 += group * 32) {
+    const int64_t g1 = min64(g0 + group * 32, n_end);
+    for (int64_t n0 = g0; n0 < g1; n0 += 32)
+      for (int64_t u = 0; u < 2 * kbs; ++u)
+        pack_unit(p, n0, u, wp + ((n0 - g0) / 32) * panel_elems);
     for (int64_t mc0 = m_begin; mc0 < m_end; mc0 += chunk_rows) {
       const int64_t mc1 = min64(mc0 + chunk_rows, m_end);
-      for (int64_t k0 = 0; k0 < xa.k_padded; k0 += kKc) {
-        const int64_t kbs = min64(kKc, xa.k_padded - k0) / 32;
-        const bool first = k0 == 0, last = k0 + kKc >= xa.k_padded;
+      for (int64_t n0 = g0; n0 < g1; n0 += 32) {
+        const uint16_t* panel = wp + ((n0 - g0) / 32) * panel_elems;
+        const int nts = n_end - n0 > 16 ? 2 : 1;
+        if (p.bias != nullptr) {
+          for (int64_t c = 0; c < 32; ++c) {
+            const float b = n0 + c < n_end ? p.bias[n0 + c] : 0.0f;
+            for (int r = 0; r < 16; ++r) bias_tiles[(c / 16) * 256 + r * 16 + c % 16] = b;
+          }
+        }
         for (int64_t m0 = mc0; m0 < mc1; m0 += 32) {
           const int mts = mc1 - m0 > 16 ? 2 : 1;
-          float* cb = cbuf + ((m0 - mc0) / 32) * 4 * 256;
           CTile c[4];
           for (int mi = 0; mi < mts; ++mi) {
             for (int ni = 0; ni < nts; ++ni) {
               const int t = mi * 2 + ni;
-              if (first) {
-                if (p.bias != nullptr) {
-                  c[t].load = bias_tiles + ni * 256;
-                  c[t].load_stride = 64;
-                }
-              } else {
-                c[t].load = cb + t * 256;
+              if (p.bias != nullptr) {
+                c[t].load = bias_tiles + ni * 256;
                 c[t].load_stride = 64;
               }
               const int64_t row = m0 + mi * 16, col = n0 + ni * 16;
-              if (!last) {
-                c[t].store = cb + t * 256;
-                c[t].store_stride = 64;
-              } else if (row + 16 <= m_end && col + 16 <= n_end) {
+              if (row + 16 <= m_end && col + 16 <= n_end) {
                 c[t].store = p.y + row * p.n + col;
                 c[t].store_stride = ldy;
               } else {
@@ -216,12 +211,11 @@ void gemm_bf16_amx(const MatmulProblem& p, const PackedActivations& xa, int64_t 
               }
             }
           }
-          const int64_t a0 = ((m0 / 16) * kbs_total + k0 / 32) * kTileElems;
-          const int64_t a1 = a0 + kbs_total * kTileElems;
+          const int64_t a0 = (m0 / 16) * kbs * kTileElems;
+          const int64_t a1 = a0 + kbs * kTileElems;
           const TileBlock block = split ? pick_block<true>(mts, nts) : pick_block<false>(mts, nts);
           block(xa.hi + a0, xa.hi + a1, split ? xa.lo + a0 : nullptr, split ? xa.lo + a1 : nullptr,
-                wp + (k0 / 32) * 2 * kTileElems, kbs, c);
-          if (!last) continue;
+                panel, kbs, c);
           for (int t = 0; t < 4; ++t) {
             if (c[t].store != edge + t * 256) continue;
             const int64_t row = m0 + (t / 2) * 16, col = n0 + (t % 2) * 16;

@@ -226,18 +226,26 @@ constexpr auto make_micro_table(std::integer_sequence<int, I...>) {
 }  // namespace
 
 void gemv_avx2(const MatmulProblem& p, int64_t n_begin, int64_t n_end, void* scratch) {
-  auto* xp = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t{63});
-  prepare_x(p.x, p.m, p.k, p.w_dtype == DType::kBF16, xp);
-  switch (p.w_dtype) {
-    case DType::kBF16:
-      gemv_kind<WKind::kBf16>(p, n_begin, n_end, xp);
-      break;
-    case DType::kF16:
-      gemv_kind<WKind::kF16>(p, n_begin, n_end, xp);
-      break;
-    default:
-      gemv_kind<WKind::kF32>(p, n_begin, n_end, xp);
-      break;
+  // Up to 4 rows of x per pass (16 ymm registers); more rows take a second pass over W.
+  for (int64_t i0 = 0; i0 < p.m; i0 += 4) {
+    MatmulProblem part = p;
+    part.x = p.x + i0 * p.k;
+    part.y = p.y + i0 * p.n;
+    part.m = p.m - i0 < 4 ? p.m - i0 : 4;
+    auto* xp =
+        reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(scratch) + 63) & ~uintptr_t{63});
+    prepare_x(part.x, part.m, part.k, part.w_dtype == DType::kBF16, xp);
+    switch (part.w_dtype) {
+      case DType::kBF16:
+        gemv_kind<WKind::kBf16>(part, n_begin, n_end, xp);
+        break;
+      case DType::kF16:
+        gemv_kind<WKind::kF16>(part, n_begin, n_end, xp);
+        break;
+      default:
+        gemv_kind<WKind::kF32>(part, n_begin, n_end, xp);
+        break;
+    }
   }
 }
 

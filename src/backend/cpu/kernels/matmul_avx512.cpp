@@ -98,12 +98,17 @@ void gemv_rows(const MatmulProblem& p, const float* xp, int64_t kp, int64_t j0) 
 #pragma GCC unroll 16
       for (int a = 0; a < kAcc; ++a) acc[r][i][a] = _mm512_setzero_ps();
   const int64_t full = k / 32 * 32;
+  // Up to 4 rows of x are held in registers; beyond that they are read from L1 per use (2m
+  // vectors would not fit next to the accumulators).
+  constexpr bool kXInRegs = M <= 4;
   auto step = [&](int64_t c, auto masked, __mmask32 mask) {
-    __m512 xlo[M], xhi[M];
+    __m512 xlo[kXInRegs ? M : 1], xhi[kXInRegs ? M : 1];
+    if constexpr (kXInRegs) {
 #pragma GCC unroll 16
-    for (int i = 0; i < M; ++i) {
-      xlo[i] = _mm512_load_ps(xp + i * kp + c);
-      xhi[i] = _mm512_load_ps(xp + i * kp + c + 16);
+      for (int i = 0; i < M; ++i) {
+        xlo[i] = _mm512_load_ps(xp + i * kp + c);
+        xhi[i] = _mm512_load_ps(xp + i * kp + c + 16);
+      }
     }
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
@@ -111,8 +116,10 @@ void gemv_rows(const MatmulProblem& p, const float* xp, int64_t kp, int64_t j0) 
       load32<K, decltype(masked)::value>(rows[r], c, mask, lo, hi);
 #pragma GCC unroll 16
       for (int i = 0; i < M; ++i) {
-        acc[r][i][0] = _mm512_fmadd_ps(lo, xlo[i], acc[r][i][0]);
-        acc[r][i][kAcc - 1] = _mm512_fmadd_ps(hi, xhi[i], acc[r][i][kAcc - 1]);
+        const __m512 a = kXInRegs ? xlo[kXInRegs ? i : 0] : _mm512_load_ps(xp + i * kp + c);
+        const __m512 b = kXInRegs ? xhi[kXInRegs ? i : 0] : _mm512_load_ps(xp + i * kp + c + 16);
+        acc[r][i][0] = _mm512_fmadd_ps(lo, a, acc[r][i][0]);
+        acc[r][i][kAcc - 1] = _mm512_fmadd_ps(hi, b, acc[r][i][kAcc - 1]);
       }
     }
   };
@@ -147,7 +154,7 @@ void gemv_rows(const MatmulProblem& p, const float* xp, int64_t kp, int64_t j0) 
 template <WKind K, int M>
 void gemv_range(const MatmulProblem& p, int64_t n_begin, int64_t n_end, const float* xp) {
   const int64_t kp = (p.k + 31) / 32 * 32;
-  constexpr int kRows = 4;
+  constexpr int kRows = M <= 4 ? 4 : 2;
   int64_t j = n_begin;
   for (; j + kRows <= n_end; j += kRows) gemv_rows<K, M, kRows>(p, xp, kp, j);
   for (; j < n_end; ++j) gemv_rows<K, M, 1>(p, xp, kp, j);
@@ -165,8 +172,20 @@ void gemv_kind(const MatmulProblem& p, int64_t n_begin, int64_t n_end, const flo
     case 3:
       gemv_range<K, 3>(p, n_begin, n_end, xp);
       break;
-    default:
+    case 4:
       gemv_range<K, 4>(p, n_begin, n_end, xp);
+      break;
+    case 5:
+      gemv_range<K, 5>(p, n_begin, n_end, xp);
+      break;
+    case 6:
+      gemv_range<K, 6>(p, n_begin, n_end, xp);
+      break;
+    case 7:
+      gemv_range<K, 7>(p, n_begin, n_end, xp);
+      break;
+    default:
+      gemv_range<K, 8>(p, n_begin, n_end, xp);
       break;
   }
 }

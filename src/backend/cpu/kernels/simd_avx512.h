@@ -59,9 +59,9 @@ inline void transpose16x16_epi32(__m512i r[16]) {
     r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
     r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
   }
-// Now r[4q + j] holds, in 128-bit lane L, elements (4L'..) of column j of the 4-row group
-// q; two rounds of 128-bit lane shuffles gather the four groups.
 #pragma GCC unroll 16
+  // Now r[4q + j] holds in 128-bit lane L the elements of column 4L + j from rows 4q..4q+3;
+  // two rounds of 128-bit lane shuffles gather the four row groups.
   for (int i = 0; i < 4; ++i) {
     t[i] = shuffle_lanes(r[i], r[i + 4], 0x88);
     t[i + 4] = shuffle_lanes(r[i], r[i + 4], 0xdd);
