@@ -78,7 +78,7 @@ ordered_json make_tool(std::mt19937* rng, int i) {
   }
   return {{"type", "function"},
           {"function", {{"name", "Tool" + std::to_string(i)},
-                        {"description", words(rng, 116)},
+                        {"description", words(rng, 110)},
                         {"parameters", {{"type", "object"},
                                         {"properties", props},
                                         {"required", {"param_0", "param_1"}},
