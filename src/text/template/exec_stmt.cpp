@@ -403,9 +403,11 @@ Value Evaluator::call(const Value& callee, const Args& args) {
         case detail::CallableKind::kMethod: return call_method(*this, c->self, c->id, args);
         case detail::CallableKind::kLoopRecurse: return call_loop_recurse(*this, c->self, args);
         case detail::CallableKind::kUnsafe:
-          throw_unsupported("access to attribute '" + c->name + "' of '" +
-                            py_type_name(c->self) + "' object is unsafe (the sandbox forbids "
-                            "changing lists and dicts)");
+          if (c->name == "pop" || c->name == "clear")  // the sandbox allows these two on lists
+            throw_unsupported("list." + c->name + "() changes the list; agentserve's values are "
+                              "immutable");
+          throw_render("access to attribute '" + c->name + "' of '" + py_type_name(c->self) +
+                       "' object is unsafe.");
       }
       break;
     }

@@ -243,8 +243,8 @@ Value filter_seq(Evaluator& ev, int id, const Value& v, const Args& args) {
     case kFRejectattr: return select_or_reject(ev, v, args, false, true);
     case kFBatch: {
       std::vector<Value> b = bind_args("batch", args, {{"linecount", true}, {"fill_with"}}, {Value(), Value::none()});
-      const int64_t n = as_index(b[0]).value_or(0);
-      if (n <= 0) throw_render("batch size must be positive");
+      if (!as_index(b[0])) throw_render("'<' not supported: batch size must be an int");
+      const int64_t n = *as_index(b[0]);
       std::vector<Value> out, cur;
       for (const Value& x : py_iterate(v)) {
         if (static_cast<int64_t>(cur.size()) == n) {

@@ -218,10 +218,10 @@ Value op_binary(BinOp op, const Value& a, const Value& b) {
     case BinOp::kMul:
       if ((a.is_string() || is_seq(a)) && is_intlike(b)) return repeat(a, int_of(b));
       if ((b.is_string() || is_seq(b)) && is_intlike(a)) return repeat(b, int_of(a));
-      if ((a.is_string() || is_seq(a)) && b.is_float())
-        throw_render("can't multiply sequence by non-int of type 'float'");
-      if ((b.is_string() || is_seq(b)) && a.is_float())
-        throw_render("can't multiply sequence by non-int of type 'float'");
+      if (a.is_string() || is_seq(a))
+        throw_render(std::string("can't multiply sequence by non-int of type '") + py_type_name(b) + "'");
+      if (b.is_string() || is_seq(b))
+        throw_render(std::string("can't multiply sequence by non-int of type '") + py_type_name(a) + "'");
       break;
     case BinOp::kMod:
       if (a.is_string()) return py_percent_format(a, b);
