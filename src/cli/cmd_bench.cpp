@@ -8,9 +8,7 @@
 #include <memory>
 
 #include "base/cpu_features.h"
-#if __has_include("backend/cpu/memory_bandwidth.h")
 #include "backend/cpu/memory_bandwidth.h"
-#endif
 #include "cli/commands.h"
 #include "cli/model_arg.h"
 #include "cli/runtime.h"
@@ -33,16 +31,6 @@ constexpr const char* kPromptText =
     "            merged[-1][1] = max(merged[-1][1], end)\n        else:\n"
     "            merged.append([start, end])\n    return merged\n```\n"
     "The test expects overlapping intervals to be merged, and touching ones too. ";
-
-// Interim until backend/cpu/memory_bandwidth lands (kernel work in progress).
-double measure_bandwidth(ThreadPool& pool) {
-#if __has_include("backend/cpu/memory_bandwidth.h")
-  return cpu::measure_read_bandwidth_gbps(pool);
-#else
-  (void)pool;
-  return 0.0;
-#endif
-}
 
 struct Timing {
   double prefill_s = 0, decode_s = 0;
@@ -92,7 +80,7 @@ int run_bench(const BenchArgs& a) {
   prompt.resize(static_cast<size_t>(a.prompt_tokens));
 
   std::fprintf(stderr, "measuring memory read bandwidth...\n");
-  const double bandwidth = measure_bandwidth(rt.backend->thread_pool());
+  const double bandwidth = cpu::measure_read_bandwidth_gbps(rt.backend->thread_pool());
 
   // Warm-up: the first pass faults the weights in from the page cache or disk.
   std::fprintf(stderr, "warming up...\n");

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "backend/cpu/forward_ops.h"
+#include "backend/cpu/kernels/kernels.h"
 #include "base/check.h"
 #include "base/cpu_features.h"
 #include "base/log.h"
