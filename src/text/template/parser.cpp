@@ -701,7 +701,7 @@ class Parser {
   }
 
   Expr* parse_call(Expr* node) {
-    auto* c = ast_->expr<CallExpr>(cur().pos, node);
+    auto* c = ast_->expr<CallExpr>(node->pos, node);  // errors point at the callee
     parse_call_args(&c->args);
     return c;
   }

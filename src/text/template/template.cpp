@@ -75,7 +75,7 @@ Error TemplateError::to_error() const {
   }
 }
 
-Template::Template() : impl_(std::make_unique<Impl>()) {}
+Template::Template() : impl_(std::make_unique<Impl>()) { impl_->ast.root_scope = impl_->ast.scope(); }
 Template::Template(Template&&) noexcept = default;
 Template& Template::operator=(Template&&) noexcept = default;
 Template::~Template() = default;
