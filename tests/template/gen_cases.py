@@ -294,3 +294,60 @@ def generate(template_name, special_tokens, count, seed):
             ctx["tools"] = None
         cases.append(ctx)
     return cases
+
+
+# ---- random expressions ---------------------------------------------------------------------
+# Small random expressions over a fixed context: operators, filters, tests and str/dict/list
+# methods combined in ways no template author would write, each rendered as {{ expr }}.
+
+EXPR_CONTEXT = {
+    "s": "Héllo World", "n": 7, "f": 2.5, "z": 0, "l": [3, 1, 2], "e": [],
+    "d": {"b": 2, "a": 1, "n": None},
+    "m": [{"role": "user", "content": "hi"},
+          {"role": "assistant", "content": None,
+           "tool_calls": [{"function": {"name": "f", "arguments": {"x": 1}}}]}],
+    "t": True, "u": None, "w": "  padded\n text  ", "j": "{\"a\": [1, 2]}",
+}
+_ATOMS = ["s", "n", "f", "z", "l", "e", "d", "m", "t", "u", "w", "j", "missing", "1", "0", "-3",
+          "2.5", "0.1", "'ab'", "''", "'x y'", "[1, 'a']", "{'k': 1}", "none", "true", "false",
+          "(1, 2)", "m[0]", "m[1].tool_calls", "d.a", "d['b']", "l[0]", "l[-1]", "s[1:4]",
+          "l[::-1]", "range(3)"]
+_BINARY = ["+", "-", "*", "/", "//", "%", "~", "==", "!=", "<", ">=", "in", "not in", "and", "or"]
+_FILTERS = ["length", "list", "first", "last", "upper", "lower", "trim", "string", "int", "float",
+            "abs", "tojson", "join(',')", "sort", "reverse|list", "unique|list", "default('D')",
+            "default('D', true)", "capitalize", "title", "wordcount", "items|list", "dictsort",
+            "sum", "min", "max", "round(1)", "center(9)", "truncate(5)", "indent(2)",
+            "replace('l', 'L')", "map('string')|list", "select|list", "reject|list",
+            "batch(2)|list", "e", "safe", "count", "tojson(indent=1)",
+            "selectattr('role')|list", "map(attribute='role')|list"]
+_TESTS = ["defined", "undefined", "none", "string", "number", "integer", "float", "mapping",
+          "sequence", "iterable", "odd", "even", "boolean", "true", "false", "callable", "lower",
+          "upper", "divisibleby 2", "in [1, 2]", "eq 1", "gt 2"]
+_METHODS = ["upper()", "lower()", "strip()", "split()", "split('l')", "startswith('H')",
+            "endswith('d')", "replace('o', '0')", "title()", "find('o')", "count('l')", "items()",
+            "keys()", "values()", "get('a')", "get('q', 5)", "index(1)", "isdigit()", "isalpha()",
+            "splitlines()", "lstrip()", "rstrip()"]
+
+
+def _expr(rng, depth=0):
+    r = rng.random()
+    if depth > 3 or r < 0.3:
+        return rng.choice(_ATOMS)
+    sub = lambda: _expr(rng, depth + 1)  # noqa: E731
+    if r < 0.5:
+        return f"({sub()} {rng.choice(_BINARY)} {sub()})"
+    if r < 0.65:
+        return f"({sub()})|{rng.choice(_FILTERS)}"
+    if r < 0.75:
+        return f"({sub()} is {'not ' if rng.random() < 0.3 else ''}{rng.choice(_TESTS)})"
+    if r < 0.85:
+        return f"({sub()}).{rng.choice(_METHODS)}"
+    if r < 0.92:
+        return f"({sub()} if {sub()} else {sub()})"
+    return f"(not {sub()})"
+
+
+def random_expressions(count, seed):
+    """[(template, context)]: `count` random {{ expr }} templates."""
+    rng = random.Random(f"{seed}:expressions")
+    return [("{{ " + _expr(rng) + " }}", EXPR_CONTEXT) for _ in range(count)]

@@ -106,6 +106,7 @@ def main():
     ap.add_argument("--runner", required=True)
     ap.add_argument("--count", type=int, default=240)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--expressions", type=int, default=2000, help="random {{ expr }} cases")
     ap.add_argument("--show", type=int, default=5, help="mismatches to print")
     args = ap.parse_args()
 
@@ -120,7 +121,8 @@ def main():
             lines.append(json.dumps({"id": cid, "template": name, "context": ctx}, ensure_ascii=False))
             case_template.append(name)
             expected.append(None)
-    for i, (src, ctx) in enumerate(load_features()):
+    snippets = load_features() + gen_cases.random_expressions(args.expressions, args.seed)
+    for i, (src, ctx) in enumerate(snippets):
         name = f"feature/{i + 1}"
         oracle.add_template(name, src)
         lines.append(json.dumps({"template": name, "source": src}, ensure_ascii=False))
@@ -158,7 +160,7 @@ def main():
     failures = 0
     for cid, exp in enumerate(expected):
         name = case_template[cid]
-        key = "features" if name.startswith("feature/") else name
+        key = "snippets (features.jsonl + random expressions)" if name.startswith("feature/") else name
         s = stats.setdefault(key, {"cases": 0, "ok": 0, "raised": 0, "error": 0, "match": 0})
         s["cases"] += 1
         if exp["ok"]:
@@ -186,9 +188,9 @@ def main():
 
     print(f"Jinja2 {jinja2.__version__} (python {sys.version.split()[0]}); "
           f"oracle {t_oracle:.1f} s, agentserve {t_runner:.1f} s; {proc.stderr.strip()}")
-    print(f"{'template':40} {'cases':>6} {'render':>7} {'raised':>7} {'error':>6} {'match':>7}")
+    print(f"{'template':48} {'cases':>6} {'render':>7} {'raised':>7} {'error':>6} {'match':>7}")
     for key, s in stats.items():
-        print(f"{key:40} {s['cases']:6} {s['ok']:7} {s['raised']:7} {s['error']:6} {s['match']:7}")
+        print(f"{key:48} {s['cases']:6} {s['ok']:7} {s['raised']:7} {s['error']:6} {s['match']:7}")
     for n in notes:
         print("note:", n)
     total = len(expected)

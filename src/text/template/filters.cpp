@@ -94,6 +94,7 @@ bool parse_py_float(std::string_view s, double* out) {
 }
 
 Value do_int(const Value& v, const Value& def, const Value& base_v) {
+  check_defined(v);  // int(Undefined) raises UndefinedError, which do_int does not catch
   const int64_t base = as_index(base_v).value_or(10);
   if (v.is_string()) {
     int64_t i;
@@ -111,6 +112,7 @@ Value do_int(const Value& v, const Value& def, const Value& base_v) {
 }
 
 Value do_float(const Value& v, const Value& def) {
+  check_defined(v);
   if (v.is_float()) return v;
   if (v.is_int() || v.is_bool()) return Value::number(static_cast<double>(v.is_bool() ? v.as_bool() : v.as_int()));
   if (v.is_string()) {
@@ -436,7 +438,14 @@ Value call_filter(Evaluator& ev, int id, const Value& v, const Args& args) {
       std::vector<Value> b = bind_args("truncate", args, {{"length"}, {"killwords"}, {"end"}, {"leeway"}},
                                        {Value::integer(255), Value::boolean(false), Value::string("..."), Value::none()});
       const int64_t leeway = b[3].is_none() ? 5 : as_index(b[3]).value_or(5);
-      return str_value(do_truncate(to_str(v), as_index(b[0]).value_or(255), b[1].truthy(), to_str(b[2]), leeway));
+      const int64_t length = as_index(b[0]).value_or(255);
+      if (!v.is_string()) {
+        // do_truncate works on the value itself: a short sequence comes back unchanged.
+        if (py_len(v) <= length + leeway) return v;
+        if (b[1].truthy()) return op_binary(BinOp::kAdd, py_slice(v, Value::none(), Value::integer(length), Value::none()), b[2]);
+        throw_render(std::string("'") + py_type_name(v) + "' object has no attribute 'rsplit'");
+      }
+      return str_value(do_truncate(to_str(v), length, b[1].truthy(), to_str(b[2]), leeway), is_markup(v));
     }
     case kFWordcount: {
       bind_args("wordcount", args, {});

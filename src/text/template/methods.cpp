@@ -166,10 +166,10 @@ bool affix_match(std::string_view s, const Value& affix, bool prefix, int64_t st
   return one(affix.as_string());
 }
 
-Value list_of_strs(const std::vector<std::string_view>& parts) {
+Value list_of_strs(const std::vector<std::string_view>& parts, bool markup) {
   std::vector<Value> items;
   items.reserve(parts.size());
-  for (std::string_view p : parts) items.push_back(str_v(p));
+  for (std::string_view p : parts) items.push_back(str_v(std::string(p), markup));
   return detail::make_list(std::move(items));
 }
 
@@ -197,11 +197,11 @@ Value call_str_method(Evaluator&, const Value& self, int id, const Args& args) {
                                        {{"sep"}, {"maxsplit"}}, {Value::none(), Value::integer(-1)});
       const auto sep = opt_str(b[0], "must be str or None, not");
       if (sep && sep->empty()) throw_render("empty separator");
-      return list_of_strs(py_split(s, sep, need_int(b[1], "maxsplit"), id == kRsplit));
+      return list_of_strs(py_split(s, sep, need_int(b[1], "maxsplit"), id == kRsplit), markup);
     }
     case kSplitlines: {
       std::vector<Value> b = bind_args("splitlines", args, {{"keepends"}}, {Value::boolean(false)});
-      return list_of_strs(py_splitlines(s, b[0].truthy()));
+      return list_of_strs(py_splitlines(s, b[0].truthy()), markup);
     }
     case kStartswith:
     case kEndswith: {

@@ -130,6 +130,8 @@ void throw_undefined(const Value& v) { throw_render(detail::undefined_message(v)
 
 Value op_binary(BinOp op, const Value& a, const Value& b) {
   check_defined(a);
+  // str % x formats x even when it is undefined (str.__mod__ runs before Undefined's hooks).
+  if (op == BinOp::kMod && a.is_string()) return py_percent_format(a, b);
   check_defined(b);
   if (is_num(a) && is_num(b)) {
     if (is_intlike(a) && is_intlike(b)) {
@@ -336,7 +338,10 @@ bool py_contains(const Value& c, const Value& item) {
                      py_type_name(item));
       }
       return c.as_string().find(item.as_string()) != std::string_view::npos;
-    case ValueKind::kDict: return c.dict_obj()->find(item) != nullptr;
+    case ValueKind::kDict:
+      if (item.is_dict() || (item.is_list() && item.list_obj()->flavor != ListFlavor::kTuple))
+        throw_render(std::string("unhashable type: '") + py_type_name(item) + "'");
+      return c.dict_obj()->find(item) != nullptr;
     case ValueKind::kList: {
       const auto* l = c.list_obj();
       if (l->flavor == ListFlavor::kDictItems || l->flavor == ListFlavor::kDictKeys ||

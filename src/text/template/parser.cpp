@@ -76,6 +76,12 @@ class Parser {
 
   // ---- statements ---------------------------------------------------------------------------
   Body subparse(std::initializer_list<const char*> end_tags) {
+    struct Depth {
+      int* d;
+      ~Depth() { --*d; }
+    } depth{&block_depth_};
+    if (++block_depth_ > kMaxBlockDepth)
+      throw ParseFail{"blocks nested too deeply", cur().pos, true};
     Body body;
     OutputStmt* out = nullptr;
     const auto flush = [&] { out = nullptr; };
@@ -471,6 +477,13 @@ class Parser {
 
   Expr* parse_unary(bool with_filter) {
     const uint32_t pos = cur().pos;
+    // Bounds the recursion of this descent parser (and of the evaluator over its tree).
+    struct Depth {
+      int* d;
+      ~Depth() { --*d; }
+    } depth{&expr_depth_};
+    if (++expr_depth_ > kMaxExprDepth)
+      throw ParseFail{"expression nested too deeply", pos, true};
     Expr* node;
     if (skip_op("-")) {
       node = ast_->expr<UnaryExpr>(ExprKind::kNeg, pos, parse_unary(false));
@@ -746,9 +759,14 @@ class Parser {
     return t;
   }
 
+  static constexpr int kMaxExprDepth = 200;
+  static constexpr int kMaxBlockDepth = 100;
+
   const std::vector<Token>& t_;
   Ast* ast_;
   size_t i_ = 0;
+  int expr_depth_ = 0;
+  int block_depth_ = 0;
   bool in_loop_ = false;
   std::vector<std::string> tag_stack_;
 };

@@ -43,10 +43,15 @@ Value py_percent_format(const Value& text, const Value& args) {
   const bool markup = text.str_obj()->markup;
   std::vector<Value> pos;
   const Value* mapping = nullptr;
+  // CPython: a non-tuple argument with __getitem__ (dict, list ...) counts as a mapping, so
+  // leftover arguments are no error.
+  bool mapping_like = false;
   if (args.is_list() && args.list_obj()->flavor == detail::ListFlavor::kTuple) {
     pos.assign(args.as_list().begin(), args.as_list().end());
   } else {
     if (args.is_dict()) mapping = &args;
+    mapping_like = args.is_dict() || args.is_undefined() ||
+                   (args.is_list() && detail::flavor_subscriptable(args.list_obj()->flavor));
     pos.push_back(args);
   }
   size_t next = 0;
@@ -184,7 +189,7 @@ Value py_percent_format(const Value& text, const Value& args) {
     }
     out += piece;
   }
-  if (!used_mapping && mapping == nullptr && next < pos.size())
+  if (!used_mapping && !mapping_like && next < pos.size())
     throw_render("not all arguments converted during string formatting");
   return Value::adopt(ValueKind::kString, detail::new_str(out, markup));
 }
