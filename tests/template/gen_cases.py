@@ -351,3 +351,73 @@ def random_expressions(count, seed):
     """[(template, context)]: `count` random {{ expr }} templates."""
     rng = random.Random(f"{seed}:expressions")
     return [("{{ " + _expr(rng) + " }}", EXPR_CONTEXT) for _ in range(count)]
+
+
+# ---- random statement blocks ------------------------------------------------------------------
+# Random nestings of set / for / if / macro / call / namespace / with over a few shared names:
+# they exercise Jinja2's compile-time scoping rules (which frame a name lives in, how each
+# frame's variables start), loop variables and whitespace control.
+
+_VARS = ["a", "b", "c"]
+
+
+def _small_expr(rng):
+    return rng.choice(["a", "b", "c", "a ~ b", "(a or 0) + 1" if rng.random() < 0.5 else "c|default('d')",
+                       "loop.index if loop is defined else 0", "ns.v", "x", "[a, b]|length",
+                       "'s'", "1", "b is defined", "m2(a)" if rng.random() < 0.3 else "a"])
+
+
+def _block(rng, depth, in_loop):
+    parts = []
+    for _ in range(rng.randint(1, 4)):
+        r = rng.random()
+        ws = rng.choice(["", "-"])
+        if r < 0.25:
+            parts.append(f"{{%{ws} set {rng.choice(_VARS)} = {_small_expr(rng)} %}}")
+        elif r < 0.4:
+            parts.append(f"[{{{{ {_small_expr(rng)} }}}}]")
+        elif r < 0.5:
+            parts.append(f"{{% set ns.v = {_small_expr(rng)} %}}")
+        elif r < 0.62 and depth < 3:
+            parts.append(f"{{% for {rng.choice(_VARS + ['x'])} in {rng.choice(['[1, 2]', 'range(3)', 'l', '[]'])} %}}"
+                         f"{_block(rng, depth + 1, True)}{{% else %}}E{{% endfor %}}")
+        elif r < 0.74 and depth < 3:
+            parts.append(f"{{% if {_small_expr(rng)} %}}{_block(rng, depth + 1, in_loop)}"
+                         f"{{% elif {_small_expr(rng)} %}}{_block(rng, depth + 1, in_loop)}{{% endif %}}")
+        elif r < 0.8 and in_loop:
+            parts.append(rng.choice(["{% if loop.index > 1 %}{% break %}{% endif %}",
+                                     "{% if loop.first %}{% continue %}{% endif %}"]))
+        elif r < 0.86 and depth < 2:
+            parts.append(f"{{% with {rng.choice(_VARS)} = {_small_expr(rng)} %}}{_block(rng, depth + 1, False)}{{% endwith %}}")
+        elif r < 0.92 and depth < 2:
+            parts.append(f"{{% set {rng.choice(_VARS)} %}}{_block(rng, depth + 1, False)}{{% endset %}}")
+        else:
+            parts.append(f"{{{{ m1() }}}}" if rng.random() < 0.5 else "{% call m3() %}<{{ a }}>{% endcall %}")
+        if rng.random() < 0.3:
+            parts.append(rng.choice(["\n", "\n  ", " ", "\n    text\n"]))
+    return "".join(parts)
+
+
+def random_templates(count, seed):
+    """[(template, context)]: `count` random statement blocks."""
+    rng = random.Random(f"{seed}:templates")
+    out = []
+    for _ in range(count):
+        prefix = ""
+        if rng.random() < 0.7:
+            prefix += "{% set ns = namespace(v=0) %}"
+        if rng.random() < 0.5:
+            prefix += "{% macro m1() %}(m1 {{ a }} {{ b }}){% endmacro %}"
+        prefix += "{% macro m2(p, q=a) %}{{ p }}{{ q }}{% endmacro %}"
+        prefix += "{% macro m3() %}{{ caller() }}{% endmacro %}"
+        if rng.random() < 0.5:
+            prefix += "{% set " + rng.choice(_VARS) + " = 'top' %}"
+        body = _block(rng, 0, False)
+        if rng.random() < 0.3:
+            body += "{% set " + rng.choice(_VARS) + " = 'late' %}"
+        ctx = {"l": [1, "x"]}
+        for v in _VARS:
+            if rng.random() < 0.4:
+                ctx[v] = rng.choice([1, "ctx", None, [1]])
+        out.append((prefix + body + "|{{ a }}|{{ b }}|{{ c }}|{{ ns.v if ns is defined }}", ctx))
+    return out

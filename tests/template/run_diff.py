@@ -107,6 +107,7 @@ def main():
     ap.add_argument("--count", type=int, default=240)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--expressions", type=int, default=2000, help="random {{ expr }} cases")
+    ap.add_argument("--statements", type=int, default=1000, help="random statement-block cases")
     ap.add_argument("--show", type=int, default=5, help="mismatches to print")
     args = ap.parse_args()
 
@@ -121,7 +122,8 @@ def main():
             lines.append(json.dumps({"id": cid, "template": name, "context": ctx}, ensure_ascii=False))
             case_template.append(name)
             expected.append(None)
-    snippets = load_features() + gen_cases.random_expressions(args.expressions, args.seed)
+    snippets = (load_features() + gen_cases.random_expressions(args.expressions, args.seed) +
+                gen_cases.random_templates(args.statements, args.seed))
     for i, (src, ctx) in enumerate(snippets):
         name = f"feature/{i + 1}"
         oracle.add_template(name, src)
@@ -160,7 +162,7 @@ def main():
     failures = 0
     for cid, exp in enumerate(expected):
         name = case_template[cid]
-        key = "snippets (features.jsonl + random expressions)" if name.startswith("feature/") else name
+        key = "snippets (features + random exprs/blocks)" if name.startswith("feature/") else name
         s = stats.setdefault(key, {"cases": 0, "ok": 0, "raised": 0, "error": 0, "match": 0})
         s["cases"] += 1
         if exp["ok"]:

@@ -269,7 +269,7 @@ Value Evaluator::eval_inner(const Expr* e, Frame* f) {
       entries.reserve(s->items.size() / 2);
       for (size_t i = 0; i + 1 < s->items.size(); i += 2) {
         Value k = eval(s->items[i], f);
-        if (k.is_dict() || (k.is_list() && k.list_obj()->flavor != detail::ListFlavor::kTuple))
+        if (detail::is_unhashable(k))
           throw_render(std::string("unhashable type: '") + py_type_name(k) + "'");
         entries.emplace_back(std::move(k), eval(s->items[i + 1], f));
       }

@@ -272,6 +272,9 @@ void Evaluator::exec_for(const ForStmt* s, Frame* f, const Value& iterable, int6
       loop->frame = f;
     }
   }
+  // Jinja2 runs the else block unless some iteration reached the end of the body: an
+  // iteration left by break or continue does not count.
+  bool completed = false;
   for (size_t i = 0; i < list.size(); ++i) {
     enter(lf);
     assign(s->target, list[i], lf);
@@ -280,10 +283,11 @@ void Evaluator::exec_for(const ForStmt* s, Frame* f, const Value& iterable, int6
       lf->slots[static_cast<size_t>(s->loop_slot)] = loop_value;
     }
     const Flow fl = exec(s->body, lf);
+    if (fl == Flow::kNormal) completed = true;
     if (fl == Flow::kBreak) break;
   }
   leave(lf);
-  if (list.empty() && !s->else_body.empty()) {
+  if (!completed && !s->else_body.empty()) {
     Frame* ef = new_frame(s->else_scope, f);
     enter(ef);
     exec(s->else_body, ef);

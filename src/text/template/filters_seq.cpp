@@ -184,7 +184,7 @@ Value filter_seq(Evaluator& ev, int id, const Value& v, const Args& args) {
       for (const Value& x : py_iterate(v)) {
         Value k = get_attribute_path(x, b[1], nullptr);
         if (!b[0].truthy()) k = ignore_case(k);
-        if (k.is_dict() || (k.is_list() && k.list_obj()->flavor != ListFlavor::kTuple))
+        if (detail::is_unhashable(k))
           throw_render(std::string("unhashable type: '") + py_type_name(k) + "'");
         bool dup = false;
         for (const Value& s : seen) dup = dup || py_eq(s, k);

@@ -92,6 +92,9 @@ inline bool flavor_subscriptable(ListFlavor f) {
   return f == ListFlavor::kList || f == ListFlavor::kTuple || f == ListFlavor::kRange;
 }
 
+// Python's unhashable builtins: dict, list, dict_keys, dict_items.
+bool is_unhashable(const Value& v);
+
 struct ListObj : Object {
   std::vector<Value> items;
   ListFlavor flavor = ListFlavor::kList;

@@ -339,7 +339,7 @@ bool py_contains(const Value& c, const Value& item) {
       }
       return c.as_string().find(item.as_string()) != std::string_view::npos;
     case ValueKind::kDict:
-      if (item.is_dict() || (item.is_list() && item.list_obj()->flavor != ListFlavor::kTuple))
+      if (detail::is_unhashable(item))
         throw_render(std::string("unhashable type: '") + py_type_name(item) + "'");
       return c.dict_obj()->find(item) != nullptr;
     case ValueKind::kList: {

@@ -103,7 +103,8 @@ bool call_test(Evaluator& ev, int id, const Value& v, const Args& args) {
              v.kind() == ValueKind::kLoop;
     case kCallable:
       no_args(args, "callable");
-      return v.kind() == ValueKind::kCallable || v.kind() == ValueKind::kLoop ||
+      // Undefined has __call__ (it raises), so callable() is true for it.
+      return v.kind() == ValueKind::kCallable || v.kind() == ValueKind::kLoop || v.is_undefined() ||
              (v.kind() == ValueKind::kCycler && static_cast<const detail::CyclerObj*>(v.obj())->joiner);
     case kSameas: return is_sameas(v, one_arg(args, "sameas"));
     case kEscaped: no_args(args, "escaped"); return v.is_string() && v.str_obj()->markup;

@@ -104,6 +104,13 @@ const char* list_flavor_name(ListFlavor f) {
   return "list";
 }
 
+bool is_unhashable(const Value& v) {
+  if (v.is_dict()) return true;
+  if (!v.is_list()) return false;
+  const ListFlavor f = v.list_obj()->flavor;
+  return f == ListFlavor::kList || f == ListFlavor::kDictKeys || f == ListFlavor::kDictItems;
+}
+
 Value make_list(std::vector<Value> items, ListFlavor flavor) {
   auto* o = new ListObj();
   o->items = std::move(items);
