@@ -12,7 +12,7 @@ enum class TemplateErrorKind : uint8_t {
   kSyntax,       // the template text does not parse (Jinja2's TemplateSyntaxError)
   kRender,       // rendering failed: TypeError, UndefinedError ... as Jinja2 would raise
   kRaised,       // the template called raise_exception(message)
-  kUnsupported,  // a construct agentserve refuses (listed in docs/template_engine.md)
+  kUnsupported,  // a construct agentserve refuses (listed in src/text/template/README.md)
 };
 
 struct RenderError : std::exception {

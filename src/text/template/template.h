@@ -8,7 +8,7 @@
 // that language once into a resolved syntax tree and renders it with Python's value semantics
 // (str() of values, int/float arithmetic, truthiness, Jinja2's scoping and Undefined).
 // What it refuses, and the few places it knowingly differs, are listed in
-// docs/template_engine.md.
+// src/text/template/README.md.
 //
 //   auto tmpl = Template::parse(source, "qwen3");           // once per model
 //   Value ctx = Value::dict({{"messages", Value::from_json(messages)},

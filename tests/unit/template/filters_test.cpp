@@ -69,6 +69,14 @@ TEST(TemplateFilters, TojsonIsTransformersJsonDumps) {
   EXPECT_EQ(render("{{ x|tojson }}"), "ERROR: Object of type Undefined is not JSON serializable");
 }
 
+TEST(TemplateFilters, UndefinedAndOddArguments) {
+  EXPECT_EQ(render("{{ missing|int }}"), "ERROR: 'missing' is undefined");
+  EXPECT_EQ(render("[{{ '%s' % missing }}]{{ 'abc' % [1] }}"), "[]abc");
+  EXPECT_EQ(render("{{ [1, 2]|truncate(5) }} {{ 'abcdefghijklmnopq'|truncate(8, true) }}"), "[1, 2] abcde...");
+  EXPECT_EQ(render("{{ [{'a': 1}]|unique|list }}"), "ERROR: unhashable type: 'dict'");
+  EXPECT_EQ(render("{{ range(2) in {range(2): 1} }} {{ missing is callable }}"), "True True");
+}
+
 TEST(TemplateTests, Builtins) {
   EXPECT_EQ(render("{{ 1 is odd }}{{ 2 is even }}{{ 9 is divisibleby 3 }}{{ none is none }}{{ true is boolean }}"
                    "{{ 1 is boolean }}{{ 1 is integer }}{{ true is integer }}{{ 1.0 is float }}{{ true is number }}"),

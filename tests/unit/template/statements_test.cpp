@@ -38,6 +38,13 @@ TEST(TemplateStatements, LoopFilterElseBreakContinue) {
             "13");
 }
 
+TEST(TemplateStatements, ForElseRunsUnlessAnIterationCompleted) {
+  // Jinja2 clears its "no iteration" flag at the end of the body: break/continue skip that.
+  EXPECT_EQ(render("{% for x in [1] %}{% continue %}{% else %}E{% endfor %}"), "E");
+  EXPECT_EQ(render("{% for x in [1, 2] %}{% if x == 2 %}{% break %}{% endif %}{% else %}E{% endfor %}"), "");
+  EXPECT_EQ(render("{% for x in [1, 2] %}{% break %}{% else %}E{% endfor %}"), "E");
+}
+
 TEST(TemplateStatements, RecursiveLoop) {
   const auto ctx = ordered_json::parse(
       R"({"tree": [{"n": "a", "c": [{"n": "b", "c": [{"n": "c"}]}]}, {"n": "d"}]})");
