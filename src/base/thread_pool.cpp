@@ -5,6 +5,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <climits>
 #include <cstdlib>
 #include <string>
 
@@ -13,19 +15,33 @@
 namespace agentserve {
 namespace {
 
-// About 50 µs of spinning on a 2 GHz core before a worker sleeps.
-constexpr int kSpinIterations = 20000;
+// Spin this long before sleeping on the futex. Bounded by time, not iterations: `pause`
+// takes ~10 cycles on older cores and ~140 on Sapphire Rapids.
+constexpr auto kSpinTime = std::chrono::microseconds(50);
 
 inline void cpu_relax() { __builtin_ia32_pause(); }
 
-// Sleeps while *word == expected (returns at once if it already differs).
+// Spins until done() or the spin time has passed; returns done()'s last value.
+template <class F>
+bool spin_until(F&& done) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpinTime;
+  for (int i = 0;; ++i) {
+    if (done()) return true;
+    cpu_relax();
+    if ((i & 31) == 31 && std::chrono::steady_clock::now() > deadline) return done();
+  }
+}
+
+// Sleeping uses raw futexes with explicit sleeper counts (libstdc++ 12's atomic wait/notify
+// lost wake-ups here). A waker issues FUTEX_WAKE only when a count says someone may sleep;
+// seq_cst on both sides makes that check race-free.
 void futex_wait(std::atomic<uint32_t>* word, uint32_t expected) {
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected, nullptr,
           nullptr, 0);
 }
 
 void futex_wake_all(std::atomic<uint32_t>* word) {
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr,
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr,
           nullptr, 0);
 }
 
@@ -33,11 +49,11 @@ void futex_wake_all(std::atomic<uint32_t>* word) {
 
 ThreadPool::ThreadPool(int num_threads) : num_threads_(num_threads < 1 ? 1 : num_threads) {
   workers_.reserve(static_cast<size_t>(num_threads_ - 1));
-  // A worker must start from the generation at construction: one that read it only when its
-  // thread got going could miss a run() that began before.
+  // A worker starts from the generation at construction: one that read it only when its
+  // thread got going could mistake an already started job for an old one.
   const uint32_t start_generation = generation_.load();
   for (int i = 1; i < num_threads_; ++i)
-    workers_.emplace_back([this, i, start_generation] { worker_main(i, start_generation); });
+    workers_.emplace_back([this, start_generation] { worker_main(start_generation); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -47,50 +63,65 @@ ThreadPool::~ThreadPool() {
   for (auto& w : workers_) w.join();
 }
 
+void ThreadPool::work_on_items() {
+  const std::function<void(int64_t)>& fn = *item_fn_;
+  for (int64_t i = next_item_.fetch_add(1); i < num_items_; i = next_item_.fetch_add(1)) fn(i);
+}
+
+void ThreadPool::run_items(int64_t num_items, const std::function<void(int64_t)>& item) {
+  AS_CHECK_EQ(job_state_.load() & ~kClosed, 0u);
+  item_fn_ = &item;
+  num_items_ = num_items;
+  next_item_.store(0);
+  job_state_.store(0);  // open, no participants
+  generation_.fetch_add(1);
+  if (sleeping_workers_.load() > 0) futex_wake_all(&generation_);
+  work_on_items();
+  // Every item is claimed: close the job and wait for the workers inside it.
+  job_state_.fetch_or(kClosed);
+  while (!spin_until([&] { return job_state_.load() == kClosed; })) {
+    const uint32_t state = job_state_.load();
+    if (state == kClosed) break;
+    caller_sleeping_.fetch_add(1);
+    futex_wait(&job_state_, state);
+    caller_sleeping_.fetch_sub(1);
+  }
+  item_fn_ = nullptr;
+}
+
 void ThreadPool::run(const std::function<void(int, int)>& fn) {
   if (num_threads_ == 1) {
     fn(0, 1);
     return;
   }
-  AS_CHECK_EQ(num_pending_.load(), 0u);
-  job_ = &fn;
-  num_pending_.store(static_cast<uint32_t>(num_threads_ - 1));
-  generation_.fetch_add(1);
-  if (sleeping_workers_.load() > 0) futex_wake_all(&generation_);
-  fn(0, num_threads_);
-  int spins = 0;
-  while (true) {
-    const uint32_t pending = num_pending_.load();
-    if (pending == 0) break;
-    if (++spins < kSpinIterations) {
-      cpu_relax();
-      continue;
-    }
-    caller_sleeping_.fetch_add(1);
-    futex_wait(&num_pending_, pending);
-    caller_sleeping_.fetch_sub(1);
-  }
-  job_ = nullptr;
+  const int n = num_threads_;
+  run_items(n, [&](int64_t t) { fn(static_cast<int>(t), n); });
 }
 
-void ThreadPool::worker_main(int index, uint32_t seen) {
+void ThreadPool::worker_main(uint32_t seen) {
   while (true) {
-    int spins = 0;
-    uint32_t gen;
-    while ((gen = generation_.load()) == seen) {
-      if (++spins < kSpinIterations) {
-        cpu_relax();
-        continue;
-      }
+    while (!spin_until([&] { return generation_.load() != seen; })) {
       sleeping_workers_.fetch_add(1);
       futex_wait(&generation_, seen);
       sleeping_workers_.fetch_sub(1);
     }
-    seen = gen;
+    seen = generation_.load();
     if (stop_.load()) return;
-    (*job_)(index, num_threads_);
-    if (num_pending_.fetch_sub(1) == 1 && caller_sleeping_.load() > 0)
-      futex_wake_all(&num_pending_);
+    // Join the job unless the caller has already closed it (then it is finished or nearly).
+    uint32_t state = job_state_.load();
+    bool joined = false;
+    while ((state & kClosed) == 0) {
+      if (job_state_.compare_exchange_weak(state, state + 1)) {
+        joined = true;
+        break;
+      }
+    }
+    if (!joined) continue;
+    // The job we joined may be newer than `seen` if we slept through one: either way it is
+    // the current one, and item_fn_ stays valid until every participant has left.
+    work_on_items();
+    const uint32_t after = job_state_.fetch_sub(1) - 1;
+    if (after == kClosed && caller_sleeping_.load() > 0) futex_wake_all(&job_state_);
   }
 }
 
