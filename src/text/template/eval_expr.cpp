@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "text/template/evaluator.h"
+#include "text/template/filters_internal.h"
 #include "text/template/operators.h"
 #include "text/template/py_format.h"
 #include "text/template/render_error.h"
@@ -9,17 +10,15 @@
 namespace agentserve::tmpl {
 namespace {
 
-Value str_value(std::string s) { return Value::adopt(ValueKind::kString, detail::new_str(s)); }
-
 // The dict element or list item `obj.attr` / `obj[key]` finds without copying, or nullptr
 // when the generic path (methods, fallbacks, undefined) must decide.
 const Value* fast_attr(const Value& obj, std::string_view name) {
   if (obj.is_dict()) {
     // Dict methods win over keys for attribute access (Python getattr first).
-    static constexpr const char* kDictAttrs[] = {"items", "keys", "values", "get", "copy",
-                                                 "pop", "popitem", "update", "clear",
-                                                 "setdefault", "fromkeys"};
-    for (const char* a : kDictAttrs)
+    static constexpr std::string_view kDictAttrs[] = {"items", "keys", "values", "get", "copy",
+                                                      "pop", "popitem", "update", "clear",
+                                                      "setdefault", "fromkeys"};
+    for (std::string_view a : kDictAttrs)
       if (name == a) return nullptr;
     if (!name.empty() && name[0] == '_') return nullptr;
     return obj.dict_obj()->find_str(name);
@@ -319,6 +318,24 @@ void Evaluator::emit(const Expr* e, Frame* f) {
       throw;
     }
     if (!streaming) append_str(out_, acc);
+    return;
+  }
+  if (e->kind == ExprKind::kFilter && static_cast<const FilterExpr*>(e)->id == kFTojson &&
+      static_cast<const FilterExpr*>(e)->obj != nullptr) {
+    // {{ x|tojson }}: serialise straight into the output (tool schemas are the bulk of a prompt).
+    const auto* fe = static_cast<const FilterExpr*>(e);
+    Value tmp;
+    const Value* v = ref(fe->obj, f, &tmp);
+    const Value keep = v == &tmp ? std::move(tmp) : *v;
+    const Args args = eval_args(fe->args, f);
+    const size_t mark = out_->size();
+    try {
+      append_tojson(keep, args, out_);
+    } catch (RenderError& err) {
+      out_->resize(mark);
+      if (err.pos < 0) err.pos = fe->pos;
+      throw;
+    }
     return;
   }
   if (e->kind == ExprKind::kConcat) {

@@ -15,7 +15,7 @@ namespace agentserve::tmpl {
 namespace {
 
 struct FilterName {
-  const char* name;
+  std::string_view name;
   int id;
 };
 const FilterName kFilters[] = {
@@ -305,6 +305,14 @@ Value get_attribute_path(const Value& item, const Value& attribute, const Value*
   return cur;
 }
 
+void append_tojson(const Value& v, const Args& args, std::string* out) {
+  // transformers replaces Jinja2's tojson with json.dumps(x, ensure_ascii=False, ...).
+  const std::vector<Value> b =
+      bind_args("tojson", args, {{"ensure_ascii"}, {"indent"}, {"separators"}, {"sort_keys"}},
+                {Value::boolean(false), Value::none(), Value::none(), Value::boolean(false)});
+  append_json(out, v, json_options(b));
+}
+
 int lookup_filter(std::string_view name) {
   for (const FilterName& f : kFilters)
     if (name == f.name) return f.id;
@@ -465,11 +473,8 @@ Value call_filter(Evaluator& ev, int id, const Value& v, const Args& args) {
       return do_round(v, b[0], b[1]);
     }
     case kFTojson: {
-      // transformers replaces Jinja2's tojson with json.dumps(x, ensure_ascii=False, ...).
-      std::vector<Value> b = bind_args("tojson", args, {{"ensure_ascii"}, {"indent"}, {"separators"}, {"sort_keys"}},
-                                       {Value::boolean(false), Value::none(), Value::none(), Value::boolean(false)});
       std::string out;
-      append_json(&out, v, json_options(b));
+      append_tojson(v, args, &out);
       return str_value(std::move(out));
     }
     default: return filter_seq(ev, id, v, args);

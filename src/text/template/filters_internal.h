@@ -29,6 +29,9 @@ inline bool is_markup(const Value& v) { return v.is_string() && v.str_obj()->mar
 // Jinja2's make_attrgetter: "a.b.0" looked up with environment.getitem, part by part.
 Value get_attribute_path(const Value& item, const Value& attribute, const Value* default_value);
 
+// The tojson filter writing straight into `out` (what `{{ x|tojson }}` renders).
+void append_tojson(const Value& value, const Args& args, std::string* out);
+
 // Sequence filters (filters_seq.cpp).
 Value filter_seq(Evaluator& ev, int id, const Value& value, const Args& args);
 

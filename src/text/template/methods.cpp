@@ -33,7 +33,7 @@ enum MethodId : uint16_t {
 };
 
 struct MethodName {
-  const char* name;
+  std::string_view name;
   MethodId id;
 };
 
@@ -56,10 +56,10 @@ const MethodName kDictMethods[] = {
     {"get", kDictGet}, {"items", kDictItems}, {"keys", kDictKeys}, {"values", kDictValues},
     {"copy", kDictCopy},
 };
-const char* const kDictUnsafe[] = {"pop", "popitem", "update", "clear", "setdefault"};
+constexpr std::string_view kDictUnsafe[] = {"pop", "popitem", "update", "clear", "setdefault"};
 const MethodName kListMethods[] = {{"count", kListCount}, {"index", kListIndex}, {"copy", kListCopy}};
-const char* const kListUnsafe[] = {"append", "extend", "insert", "remove", "reverse", "sort",
-                                   "pop", "clear"};
+constexpr std::string_view kListUnsafe[] = {"append", "extend", "insert", "remove", "reverse",
+                                           "sort", "pop", "clear"};
 
 template <size_t N>
 int find_method(const MethodName (&table)[N], std::string_view name) {
@@ -68,8 +68,8 @@ int find_method(const MethodName (&table)[N], std::string_view name) {
   return -1;
 }
 template <size_t N>
-bool in_list(const char* const (&table)[N], std::string_view name) {
-  for (const char* m : table)
+bool in_list(const std::string_view (&table)[N], std::string_view name) {
+  for (std::string_view m : table)
     if (name == m) return true;
   return false;
 }

@@ -279,8 +279,23 @@ const char* json_type_name(const Value& v) {
   }
 }
 
+// Bytes json.dumps escapes: control characters, '"' and '\\'; with ensure_ascii also DEL and
+// everything non-ASCII.
+struct JsonEscapeTable {
+  bool plain[256];
+  bool ascii_plain[256];
+  constexpr JsonEscapeTable() : plain(), ascii_plain() {
+    for (int c = 0; c < 256; ++c) {
+      plain[c] = c >= 0x20 && c != '"' && c != '\\';
+      ascii_plain[c] = plain[c] && c < 0x7F;
+    }
+  }
+};
+constexpr JsonEscapeTable kJsonEscape;
+
 void append_json_string(std::string* out, std::string_view s, bool ensure_ascii) {
   out->push_back('"');
+  const bool* plain = ensure_ascii ? kJsonEscape.ascii_plain : kJsonEscape.plain;
   size_t run = 0;
   size_t p = 0;
   const auto flush = [&](size_t upto) {
@@ -288,11 +303,7 @@ void append_json_string(std::string* out, std::string_view s, bool ensure_ascii)
   };
   while (p < s.size()) {
     const auto c = static_cast<uint8_t>(s[p]);
-    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x7F) {
-      ++p;
-      continue;
-    }
-    if (c >= 0x80 && !ensure_ascii) {
+    if (plain[c]) {
       ++p;
       continue;
     }

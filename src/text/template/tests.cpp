@@ -17,7 +17,7 @@ enum TestId : int {
 };
 
 struct TestName {
-  const char* name;
+  std::string_view name;
   int id;
 };
 const TestName kTests[] = {
