@@ -110,6 +110,12 @@ TOOLS = [
            "precision": {"type": ["integer", "null"], "description": "Digits after the point"}},
           ["expression"]),
     {"type": "function", "function": {"name": "no_params", "description": "A tool without parameters."}},
+    _tool("write_file", "Write a file, replacing its content.",
+          {"file_path": {"type": "string"},
+           "content": {"type": "string", "description": "The whole new content"},
+           "metadata": {"type": "object", "properties": {"mode": {"type": "string"},
+                                                         "tags": {"type": "array", "items": {"type": "string"}}}}},
+          ["file_path", "content"]),
     _tool("send_email", "Send an email ✉️ to one or more recipients.",
           {"to": {"type": "array", "items": {"type": "string", "format": "email"}},
            "subject": {"type": "string"},
@@ -137,6 +143,10 @@ def _arguments_for(rng, tool_name):
                                           "id": str(i)} for i in range(rng.randint(1, 5))]},
         "calculator": lambda: {"expression": "(2+3)*4", "precision": rng.choice([None, 2, 0])},
         "no_params": lambda: {},
+        "write_file": lambda: {"file_path": "/src/模块/main.cpp",
+                               "content": "".join(f"// línea {i} — 注释 🚀\nint f{i}(int x) {{ return x * {i}; }}\n\t\"q\" \\ end\n"
+                                                  for i in range(rng.randint(20, 80))),
+                               "metadata": {"mode": "0644", "tags": ["a", "β", {"nested": {"deep": [1, [2, [3, {"x": None}]]]}}]}},
         "send_email": lambda: {"to": ["a@example.com", "b@exämple.org"], "subject": "Hi 👋",
                                "body": "Line 1\nLine \"2\"\tTab \\ end", "priority": None},
     }
