@@ -163,7 +163,7 @@ TEST_P(MatmulTest, ModesReachTheirStatedAccuracy) {
         den += static_cast<double>(exact[i]) * exact[i];
       }
       const double rel = std::sqrt(num / den);
-      std::printf("[ tier %s ] k=%lld mode %-6s relative error %.2e (bound %.0e)\n",
+      std::printf("[ tier %s ] k=%lld mode %-6s relative error %.2e (bound %.1e)\n",
                   cpu_tier_name(GetParam()), static_cast<long long>(k), matmul_precision_name(prec),
                   rel, bounds[static_cast<int>(prec)]);
       EXPECT_LE(rel, bounds[static_cast<int>(prec)]) << matmul_precision_name(prec) << " k=" << k;
