@@ -118,11 +118,21 @@ void run_gemv(ThreadPool& pool, const MatmulProblem& p, CpuTier tier) {
     return;
   }
   auto* kernel = tier >= CpuTier::kAvx512 ? detail::gemv_avx512 : detail::gemv_avx2;
-  // 16 columns per grain keeps each thread's share a whole number of 4-row groups.
-  pool.parallel_for(p.n, 16, [&](int64_t n_begin, int64_t n_end) {
+  // One contiguous share of W per thread (a whole number of 16 rows): each streams one long
+  // region, which the prefetchers follow best (finer chunks measured a few % slower).
+  const int parts = static_cast<int>(std::min<int64_t>(pool.num_threads(), (p.n + 15) / 16));
+  const int64_t share = ((p.n + parts - 1) / parts + 15) / 16 * 16;
+  auto body = [&](int t, int) {
+    const int64_t n_begin = std::min(p.n, t * share), n_end = std::min(p.n, (t + 1) * share);
+    if (n_begin >= n_end) return;
     void* scratch = thread_scratch(kScratchMatmulThread, detail::gemv_scratch_bytes(p.m, p.k));
     kernel(p, n_begin, n_end, scratch);
-  });
+  };
+  if (parts <= 1) {
+    body(0, 1);
+  } else {
+    pool.run(body);
+  }
 }
 
 void run_gemm_f32(ThreadPool& pool, const MatmulProblem& p, CpuTier tier) {
