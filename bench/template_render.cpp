@@ -1,6 +1,13 @@
 // Chat-template render time for a Claude-Code-sized request.
 //
-//   bench_template_render [--template FILE] [--iters N]
+//   bench_template_render [--template FILE] [--iters N] [--dump-context FILE]
+//
+// --dump-context writes the request (the template's variables) as JSON, so that the peer,
+// Jinja2 as transformers configures it, can render the very same input:
+//   python3 -c 'import json,sys,time; sys.path.insert(0,"tests/template"); import jinja_oracle as o
+//     e=o.make_environment(); t=e.from_string(open("tests/template/fixtures/qwen3.jinja").read())
+//     c=json.load(open("ctx.json")); t0=time.perf_counter(); [t.render(**c) for _ in range(50)]
+//     print((time.perf_counter()-t0)/50*1e3, "ms")'
 //
 // Builds, deterministically, what Claude Code sends after a long session: a ~10 KB system
 // prompt, 24 tools whose JSON schemas total ~64 KB, and 50 turns of user message → assistant
@@ -124,9 +131,11 @@ ordered_json make_request(size_t* schema_bytes) {
 int main(int argc, char** argv) {
   std::string path = std::string(AGENTSERVE_SOURCE_DIR) + "/tests/template/fixtures/qwen3.jinja";
   int iters = 300;
+  std::string dump_path;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--template") && i + 1 < argc) path = argv[++i];
     else if (!std::strcmp(argv[i], "--iters") && i + 1 < argc) iters = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--dump-context") && i + 1 < argc) dump_path = argv[++i];
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -139,6 +148,7 @@ int main(int argc, char** argv) {
 
   size_t schema_bytes = 0;
   const ordered_json request = make_request(&schema_bytes);
+  if (!dump_path.empty()) std::ofstream(dump_path, std::ios::binary) << request.dump();
 
   double t0 = now_s();
   auto parsed = Template::parse(source, "qwen3");
