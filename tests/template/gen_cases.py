@@ -397,8 +397,20 @@ def _block(rng, depth, in_loop):
         elif r < 0.8 and in_loop:
             parts.append(rng.choice(["{% if loop.index > 1 %}{% break %}{% endif %}",
                                      "{% if loop.first %}{% continue %}{% endif %}"]))
-        elif r < 0.86 and depth < 2:
+        elif r < 0.83 and depth < 2:
             parts.append(f"{{% with {rng.choice(_VARS)} = {_small_expr(rng)} %}}{_block(rng, depth + 1, False)}{{% endwith %}}")
+        elif r < 0.86 and depth < 3:
+            q = rng.random()
+            if q < 0.25:  # a macro defined here: it sees this frame's variables at call time
+                parts.append(f"{{% macro mm(p={_small_expr(rng)}) %}}({{{{ p }}}}{_block(rng, depth + 1, False)}){{% endmacro %}}"
+                             f"{{% set {rng.choice(_VARS)} = 'm' %}}{{{{ mm() }}}}{{{{ mm(a) }}}}")
+            elif q < 0.5:  # a loop with a filter and tuple targets
+                parts.append(f"{{% for {rng.choice(_VARS)}, y in [(1, 'p'), (2, 'q'), (3, 'r')] if y != {rng.choice(['a', 'b', chr(39) + 'q' + chr(39)])} %}}"
+                             f"<{{{{ loop.index }}}}{{{{ loop.previtem }}}}>{_block(rng, depth + 1, True)}{{% endfor %}}")
+            elif q < 0.75:  # a call block whose body reads the enclosing variables
+                parts.append(f"{{% call(v) m4({_small_expr(rng)}) %}}[{{{{ v }}}}]{_block(rng, depth + 1, False)}{{% endcall %}}")
+            else:  # a filter block
+                parts.append(f"{{% filter upper %}}{_block(rng, depth + 1, in_loop)}{{% endfilter %}}")
         elif r < 0.92 and depth < 2:
             parts.append(f"{{% set {rng.choice(_VARS)} %}}{_block(rng, depth + 1, False)}{{% endset %}}")
         else:
@@ -420,6 +432,7 @@ def random_templates(count, seed):
             prefix += "{% macro m1() %}(m1 {{ a }} {{ b }}){% endmacro %}"
         prefix += "{% macro m2(p, q=a) %}{{ p }}{{ q }}{% endmacro %}"
         prefix += "{% macro m3() %}{{ caller() }}{% endmacro %}"
+        prefix += "{% macro m4(x) %}{{ caller(x) }}{{ caller(a) }}{% endmacro %}"
         if rng.random() < 0.5:
             prefix += "{% set " + rng.choice(_VARS) + " = 'top' %}"
         body = _block(rng, 0, False)

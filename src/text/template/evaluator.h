@@ -63,8 +63,9 @@ class Evaluator {
   Value resolve_name(const SlotInit& init) const;
   Value make_macro(const MacroDef* def, Frame* f);
   Value invoke_macro(const detail::CallableObj* m, const Args& args);
-  // Runs `body` with output captured into a string.
-  std::string capture(const Body& body, Frame* f);
+  // Runs `body` with output captured into *text; returns how the body ended (a break or
+  // continue inside a set / filter block leaves the enclosing loop, as in Jinja2).
+  Flow capture(const Body& body, Frame* f, std::string* text);
 
   friend Value call_loop_recurse(Evaluator& ev, const Value& loop, const Args& args);
 

@@ -108,18 +108,18 @@ void Evaluator::assign(const Target& t, Value v, Frame* f) {
   }
 }
 
-std::string Evaluator::capture(const Body& body, Frame* f) {
-  std::string buf;
+Evaluator::Flow Evaluator::capture(const Body& body, Frame* f, std::string* text) {
   std::string* saved = out_;
-  out_ = &buf;
+  out_ = text;
+  Flow fl;
   try {
-    exec(body, f);
+    fl = exec(body, f);
   } catch (...) {
     out_ = saved;
     throw;
   }
   out_ = saved;
-  return buf;
+  return fl;
 }
 
 Evaluator::Flow Evaluator::exec(const Body& body, Frame* f) {
@@ -215,7 +215,8 @@ Value Evaluator::invoke_macro(const detail::CallableObj* m, const Args& args_in)
       slot = undefined_hint("parameter '" + d.params[i]->name + "' was not provided");
     }
   }
-  std::string text = capture(d.body, f);
+  std::string text;
+  capture(d.body, f, &text);
   return Value::adopt(ValueKind::kString, detail::new_str(text));
 }
 
@@ -328,7 +329,10 @@ Evaluator::Flow Evaluator::exec_stmt(const Stmt* s, Frame* f) {
       const auto* a = static_cast<const SetBlockStmt*>(s);
       Frame* bf = new_frame(a->scope, f);
       enter(bf);
-      Value text = Value::string(capture(a->body, bf));
+      std::string buf;
+      const Flow fl = capture(a->body, bf, &buf);
+      if (fl != Flow::kNormal) return fl;
+      Value text = Value::string(buf);
       if (a->filter != nullptr) text = eval_filter(a->filter, bf, &text);
       leave(bf);
       assign(a->target, std::move(text), f);
@@ -359,7 +363,10 @@ Evaluator::Flow Evaluator::exec_stmt(const Stmt* s, Frame* f) {
       const auto* fb = static_cast<const FilterBlockStmt*>(s);
       Frame* bf = new_frame(fb->scope, f);
       enter(bf);
-      const Value text = Value::string(capture(fb->body, bf));
+      std::string buf;
+      const Flow fl = capture(fb->body, bf, &buf);
+      if (fl != Flow::kNormal) return fl;
+      const Value text = Value::string(buf);
       append_str(out_, eval_filter(fb->filter, bf, &text));
       leave(bf);
       return Flow::kNormal;
@@ -369,15 +376,17 @@ Evaluator::Flow Evaluator::exec_stmt(const Stmt* s, Frame* f) {
       Frame* wf = new_frame(w->scope, f);
       enter(wf);
       for (size_t i = 0; i < w->targets.size(); ++i) assign(w->targets[i], eval(w->values[i], f), wf);
-      exec(w->body, wf);
+      const Flow fl = exec(w->body, wf);
       leave(wf);
-      return Flow::kNormal;
+      return fl;
     }
     case StmtKind::kScopedBody: {
       const auto* b = static_cast<const ScopedBodyStmt*>(s);
       Frame* bf = new_frame(b->scope, f);
       enter(bf);
-      out_->append(capture(b->body, bf));
+      std::string buf;
+      capture(b->body, bf, &buf);
+      out_->append(buf);
       return Flow::kNormal;
     }
     case StmtKind::kBreak: return Flow::kBreak;

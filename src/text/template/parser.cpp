@@ -218,10 +218,7 @@ class Parser {
     auto* s = ast_->stmt<SetBlockStmt>(pos);
     s->target = std::move(target);
     s->filter = parse_filter_chain(nullptr, false);
-    const bool saved = in_loop_;
-    in_loop_ = false;
-    s->body = parse_statements({"endset"}, true);
-    in_loop_ = saved;
+    s->body = parse_statements({"endset"}, true);  // inline in a loop: break/continue allowed
     return s;
   }
 
@@ -279,10 +276,7 @@ class Parser {
     auto* s = ast_->stmt<FilterBlockStmt>(cur().pos);
     next();
     s->filter = parse_filter_chain(nullptr, true);
-    const bool saved = in_loop_;
-    in_loop_ = false;
     s->body = parse_statements({"endfilter"}, true);
-    in_loop_ = saved;
     return s;
   }
 
@@ -297,10 +291,7 @@ class Parser {
       expect_op("=");
       s->values.push_back(parse_expression(true));
     }
-    const bool saved = in_loop_;
-    in_loop_ = false;
     s->body = parse_statements({"endwith"}, true);
-    in_loop_ = saved;
     return s;
   }
 

@@ -45,6 +45,16 @@ TEST(TemplateStatements, ForElseRunsUnlessAnIterationCompleted) {
   EXPECT_EQ(render("{% for x in [1, 2] %}{% break %}{% else %}E{% endfor %}"), "E");
 }
 
+TEST(TemplateStatements, BreakInsideInlineBlocksLeavesTheLoop) {
+  // set / filter / with bodies are inline in Jinja2's generated code, unlike macro bodies.
+  EXPECT_EQ(render("{% for x in [1, 2] %}{% filter upper %}a{% break %}{% endfilter %}{% endfor %}|"), "|");
+  EXPECT_EQ(render("{% for x in [1, 2] %}{% set y %}{{ x }}{% continue %}{% endset %}{{ y }}{% endfor %}|"), "|");
+  EXPECT_EQ(render("{% for x in [1, 2, 3] %}{% with z = x %}{{ z }}{% if z == 2 %}{% break %}{% endif %}{% endwith %}{% endfor %}"),
+            "12");
+  EXPECT_EQ(testing::error_of("{% for x in [1] %}{% macro m() %}{% break %}{% endmacro %}{% endfor %}").kind,
+            TemplateErrorKind::kSyntax);
+}
+
 TEST(TemplateStatements, RecursiveLoop) {
   const auto ctx = ordered_json::parse(
       R"({"tree": [{"n": "a", "c": [{"n": "b", "c": [{"n": "c"}]}]}, {"n": "d"}]})");
