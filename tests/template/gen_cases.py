@@ -444,3 +444,42 @@ def random_templates(count, seed):
                 ctx[v] = rng.choice([1, "ctx", None, [1]])
         out.append((prefix + body + "|{{ a }}|{{ b }}|{{ c }}|{{ ns.v if ns is defined }}", ctx))
     return out
+
+
+# ---- random whitespace layouts ----------------------------------------------------------------
+# Text, indentation and newlines around tags with every whitespace-control marker: trim_blocks,
+# lstrip_blocks and '-' / '+' must remove exactly what Jinja2 removes.
+
+_WS = ["", " ", "  ", "\t", "\n", "\n  ", "  \n", "\n\n", " \n \t", "\r\n", "\u3000", "x", "text ", "\n  t\n"]
+
+
+def _ws_tag(rng):
+    l = rng.choice(["", "-", "+"])
+    r = rng.choice(["", "-", "+"])
+    kind = rng.random()
+    if kind < 0.3:
+        return f"{{{{{l if l != '+' else ''} 'v' {r if r != '+' else ''}}}}}"
+    if kind < 0.45:
+        return f"{{#{l} c {r}#}}"
+    if kind < 0.55:
+        r = r if rng.random() < 0.1 else rng.choice(["", "-"])  # "{% raw +%}" is no raw tag
+        return f"{{%{l} raw {r}%}}{rng.choice(_WS)}{{{{ raw }}}}{rng.choice(_WS)}{{%{rng.choice(['', '-', '+'])} endraw {rng.choice(['', '-', '+'])}%}}"
+    if kind < 0.8:
+        return (f"{{%{l} if true {r}%}}{rng.choice(_WS)}{_ws_tag(rng) if rng.random() < 0.3 else 'in'}"
+                f"{rng.choice(_WS)}{{%{rng.choice(['', '-', '+'])} endif {rng.choice(['', '-', '+'])}%}}")
+    return (f"{{%{l} for i in [1, 2] {r}%}}{rng.choice(_WS)}{{{{ i }}}}{rng.choice(_WS)}"
+            f"{{%{rng.choice(['', '-', '+'])} endfor {rng.choice(['', '-', '+'])}%}}")
+
+
+def random_layouts(count, seed):
+    """[(template, context)]: `count` random whitespace layouts."""
+    rng = random.Random(f"{seed}:layouts")
+    out = []
+    for _ in range(count):
+        parts = []
+        for _ in range(rng.randint(2, 8)):
+            parts.append(rng.choice(_WS))
+            parts.append(_ws_tag(rng))
+        parts.append(rng.choice(_WS + ["\n"]))
+        out.append(("".join(parts), {}))
+    return out

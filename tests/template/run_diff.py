@@ -108,6 +108,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--expressions", type=int, default=2000, help="random {{ expr }} cases")
     ap.add_argument("--statements", type=int, default=1000, help="random statement-block cases")
+    ap.add_argument("--layouts", type=int, default=1000, help="random whitespace-layout cases")
     ap.add_argument("--show", type=int, default=5, help="mismatches to print")
     args = ap.parse_args()
 
@@ -123,7 +124,8 @@ def main():
             case_template.append(name)
             expected.append(None)
     snippets = (load_features() + gen_cases.random_expressions(args.expressions, args.seed) +
-                gen_cases.random_templates(args.statements, args.seed))
+                gen_cases.random_templates(args.statements, args.seed) +
+                gen_cases.random_layouts(args.layouts, args.seed))
     for i, (src, ctx) in enumerate(snippets):
         name = f"feature/{i + 1}"
         oracle.add_template(name, src)
@@ -162,7 +164,7 @@ def main():
     failures = 0
     for cid, exp in enumerate(expected):
         name = case_template[cid]
-        key = "snippets (features + random exprs/blocks)" if name.startswith("feature/") else name
+        key = "snippets (features + random exprs/blocks/layouts)" if name.startswith("feature/") else name
         s = stats.setdefault(key, {"cases": 0, "ok": 0, "raised": 0, "error": 0, "match": 0})
         s["cases"] += 1
         if exp["ok"]:
