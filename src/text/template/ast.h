@@ -262,6 +262,7 @@ struct SlotInit {
   std::string name;
   Value name_value;
   int alias_hops = 0, alias_slot = -1;
+  int resolve_id = -1;  // kResolve: index of this name among the template's context lookups
 };
 
 struct Scope {
@@ -275,6 +276,7 @@ struct Ast {
   std::vector<std::unique_ptr<Scope>> scopes;
   Body body;
   Scope* root_scope = nullptr;
+  int num_resolve_ids = 0;  // distinct names looked up in the context (see SlotInit::resolve_id)
 
   template <class T, class... A>
   T* expr(A&&... a) {

@@ -73,6 +73,10 @@ class Evaluator {
   const Value& ctx_;
   std::string* out_ = nullptr;
   std::deque<Frame> frames_;
+  // Context lookups, once per name per render: the context and the globals do not change
+  // while rendering (and Jinja2's context.vars only ever gains names that are frame slots).
+  std::vector<Value> resolved_;
+  std::vector<bool> resolved_done_;
   int depth_ = 0;  // macro / recursion depth, bounded
 };
 

@@ -21,7 +21,11 @@ Value undefined_hint(std::string hint) {
 
 }  // namespace
 
-Evaluator::Evaluator(const Ast& ast, const Value& context) : ast_(ast), ctx_(context) {}
+Evaluator::Evaluator(const Ast& ast, const Value& context)
+    : ast_(ast),
+      ctx_(context),
+      resolved_(static_cast<size_t>(ast.num_resolve_ids)),
+      resolved_done_(static_cast<size_t>(ast.num_resolve_ids), false) {}
 
 void Evaluator::render(std::string* out) {
   out_ = out;
@@ -54,7 +58,15 @@ void Evaluator::enter(Frame* f) {
     const SlotInit& init = inits[i];
     switch (init.kind) {
       case SlotInit::kParam: break;
-      case SlotInit::kResolve: f->slots[i] = resolve_name(init); break;
+      case SlotInit::kResolve: {
+        const auto id = static_cast<size_t>(init.resolve_id);
+        if (!resolved_done_[id]) {
+          resolved_[id] = resolve_name(init);
+          resolved_done_[id] = true;
+        }
+        f->slots[i] = resolved_[id];
+        break;
+      }
       case SlotInit::kAlias: {
         Frame* o = f;
         for (int h = init.alias_hops; h > 0; --h) o = o->parent;

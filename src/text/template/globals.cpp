@@ -15,8 +15,8 @@ namespace {
 enum GlobalId : uint16_t {
   kRange, kNamespace, kDict, kCycler, kJoiner, kRaiseException, kStrftimeNow, kLipsum,
 };
-constexpr const char* kGlobalNames[] = {"range", "namespace", "dict", "cycler", "joiner",
-                                        "raise_exception", "strftime_now", "lipsum"};
+constexpr std::string_view kGlobalNames[] = {"range", "namespace", "dict", "cycler", "joiner",
+                                             "raise_exception", "strftime_now", "lipsum"};
 constexpr int64_t kMaxRange = 100000;  // the sandbox's MAX_RANGE
 
 const std::vector<Value>& global_values() {
@@ -28,7 +28,7 @@ const std::vector<Value>& global_values() {
       auto* c = new detail::CallableObj();
       c->ckind = detail::CallableKind::kGlobal;
       c->id = static_cast<uint16_t>(i);
-      c->name = kGlobalNames[i];
+      c->name = std::string(kGlobalNames[i]);
       v->push_back(Value::adopt(ValueKind::kCallable, c));
     }
     detail::set_alloc_mode(saved);

@@ -460,6 +460,11 @@ class Resolver {
       const Load& load = s->loads[ident];
       init.kind = load.kind;
       if (load.kind == SlotInit::kAlias) locate(s, load.arg, &init.alias_hops, &init.alias_slot);
+      if (load.kind == SlotInit::kResolve) {
+        auto [it, fresh] = resolve_ids_.try_emplace(name, ast_->num_resolve_ids);
+        if (fresh) ++ast_->num_resolve_ids;
+        init.resolve_id = it->second;
+      }
     }
     return scope;
   }
@@ -758,6 +763,7 @@ class Resolver {
 
   Ast* ast_;
   std::vector<std::unique_ptr<Symbols>> owned_;
+  std::map<std::string, int> resolve_ids_;
 };
 
 }  // namespace
