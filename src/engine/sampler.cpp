@@ -85,82 +85,118 @@ void TokenHistory::clear() {
   generated_.clear();
 }
 
+namespace {
+
+// Candidates are ranked by (logit descending, token id ascending); a truncation keeps every
+// token ranked at or above a cut.
+struct Key {
+  float logit;
+  int32_t token;
+};
+inline bool ranks_before(const Key& a, const Key& b) {
+  return a.logit > b.logit || (a.logit == b.logit && a.token < b.token);
+}
+inline bool kept_by(const Key& k, const Key& cut) { return !ranks_before(cut, k); }
+
+}  // namespace
+
+// Draws from work_ (masked and penalised logits) with temperature, top-k, top-p and min-p,
+// in O(vocab): no full sort, only selection and a histogram of logits for the top-p cut. The
+// draw walks token ids in order, so a seeded request samples the same token on every machine
+// whatever the standard library's selection order.
 int32_t Sampler::sample_token(const SamplingParams& params, Rng& rng) {
   const int32_t vocab = static_cast<int32_t>(work_.size());
   const float inv_temp = 1.0f / params.temperature;
   float max_logit = kNegInf;
   for (float v : work_) max_logit = std::max(max_logit, v);
   AS_CHECK_MSG(max_logit > kNegInf, "no token allowed by the mask");
-  auto weight = [&](float v) { return std::exp(static_cast<double>((v - max_logit) * inv_temp)); };
-
+  // Unnormalised probabilities, computed once: weight_[t] = exp((logit - max) / T).
+  weight_.assign(static_cast<size_t>(vocab), 0.0f);
+  Key cut{kNegInf, vocab};  // ranks after every allowed token: keeps them all
   cand_.clear();
-  double total = 0.0;  // mass of every allowed token
   for (int32_t t = 0; t < vocab; ++t) {
     const float v = work_[static_cast<size_t>(t)];
     if (v == kNegInf) continue;
+    weight_[static_cast<size_t>(t)] = std::exp((v - max_logit) * inv_temp);
     cand_.push_back({v, t});
-    total += weight(v);
   }
-  auto by_logit = [](const auto& a, const auto& b) {
-    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  auto weight = [&](const std::pair<float, int32_t>& c) {
+    return static_cast<double>(weight_[static_cast<size_t>(c.second)]);
   };
-  const int32_t num_allowed = static_cast<int32_t>(cand_.size());
-  if (params.top_k <= 0 && params.top_p >= 1.0f && params.min_p <= 0.0f) {
-    // No truncation: draw from the whole distribution, no sorting needed.
-    double u = rng.next_double() * total;
-    for (const auto& [v, t] : cand_) {
-      u -= weight(v);
-      if (u < 0.0) return t;
+  auto as_key = [](const std::pair<float, int32_t>& c) { return Key{c.first, c.second}; };
+  auto by_rank = [&](const auto& a, const auto& b) { return ranks_before(as_key(a), as_key(b)); };
+
+  // top-k: the k-th ranked candidate is the cut; the rest leave the candidate list.
+  if (params.top_k > 0 && params.top_k < static_cast<int32_t>(cand_.size())) {
+    std::nth_element(cand_.begin(), cand_.begin() + (params.top_k - 1), cand_.end(), by_rank);
+    cut = as_key(cand_[static_cast<size_t>(params.top_k - 1)]);
+    cand_.resize(static_cast<size_t>(params.top_k));
+  }
+  // min-p: p >= min_p * p_max  <=>  logit >= max_logit + T * ln(min_p).
+  float min_logit = kNegInf;
+  if (params.min_p > 0.0f)
+    min_logit = max_logit + params.temperature * std::log(params.min_p);
+
+  // top-p: the smallest ranked prefix whose mass reaches top_p of the (top-k) total. Bucket
+  // the candidates by logit, find the bucket where the running mass crosses, and sort only it.
+  if (params.top_p < 1.0f && cand_.size() > 1) {
+    double total = 0.0;
+    for (const auto& c : cand_) total += weight(c);
+    const double target = params.top_p * total;
+    constexpr int kBins = 4096;
+    // Buckets cover the candidates' own logit range (a flat distribution spans a tiny one),
+    // at most 64 T: below e^-64 of the top weight a token adds nothing.
+    float lowest = max_logit;
+    for (const auto& c : cand_) lowest = std::min(lowest, c.first);
+    const float span = std::max(std::min(64.0f * params.temperature, max_logit - lowest), 1e-30f);
+    auto bin_of = [&](float v) {
+      const float x = (max_logit - v) / span * kBins;
+      return x >= static_cast<float>(kBins) ? kBins : static_cast<int>(x);
+    };
+    bin_mass_.assign(kBins + 1, 0.0);
+    for (const auto& c : cand_) bin_mass_[static_cast<size_t>(bin_of(c.first))] += weight(c);
+    double before = 0.0;
+    int crossing = kBins;
+    for (int b = 0; b <= kBins; ++b) {
+      if (before + bin_mass_[static_cast<size_t>(b)] >= target) {
+        crossing = b;
+        break;
+      }
+      before += bin_mass_[static_cast<size_t>(b)];
     }
-    return cand_.back().second;
-  }
-  // Sorting all 150k candidates costs ~10 ms, so sort a top slice and widen it until the
-  // top-p or min-p cut falls inside it. With top-k the slice is exactly the top k, and the
-  // distribution is renormalised over it (as Hugging Face's TopKLogitsWarper does).
-  int32_t slice = params.top_k > 0 ? std::min(params.top_k, num_allowed)
-                                   : std::min<int32_t>(256, num_allowed);
-  double slice_mass = 0.0;
-  while (true) {
-    std::partial_sort(cand_.begin(), cand_.begin() + slice, cand_.end(), by_logit);
-    slice_mass = 0.0;
-    for (int32_t i = 0; i < slice; ++i) slice_mass += weight(cand_[static_cast<size_t>(i)].first);
-    const bool top_p_cut_inside = params.top_p < 1.0f && slice_mass >= params.top_p * total;
-    const bool min_p_cut_inside =
-        params.min_p > 0.0f && weight(cand_[static_cast<size_t>(slice - 1)].first) <
-                                   params.min_p * weight(cand_[0].first);
-    if (params.top_k > 0 || slice == num_allowed || top_p_cut_inside || min_p_cut_inside) break;
-    slice = std::min<int32_t>(num_allowed, slice * 8);
-  }
-  if (params.top_k > 0) total = slice_mass;
-  std::vector<double>& probs = probs_;
-  probs.resize(static_cast<size_t>(slice));
-  for (int32_t i = 0; i < slice; ++i)
-    probs[static_cast<size_t>(i)] = weight(cand_[static_cast<size_t>(i)].first) / total;
-  size_t keep = static_cast<size_t>(slice);
-  if (params.top_p < 1.0f) {
-    double cum = 0.0;
-    for (size_t i = 0; i < keep; ++i) {
-      cum += probs[i];
-      if (cum >= params.top_p) {
-        keep = i + 1;
+    bin_members_.clear();
+    for (const auto& c : cand_)
+      if (bin_of(c.first) == crossing) bin_members_.push_back(c);
+    std::sort(bin_members_.begin(), bin_members_.end(), by_rank);
+    Key p_cut = as_key(bin_members_.back());
+    for (const auto& c : bin_members_) {
+      before += weight(c);
+      if (before >= target) {
+        p_cut = as_key(c);
         break;
       }
     }
+    if (ranks_before(p_cut, cut)) cut = p_cut;
   }
-  if (params.min_p > 0.0f) {
-    const double threshold = params.min_p * probs[0];
-    size_t n = 1;
-    while (n < keep && probs[n] >= threshold) ++n;
-    keep = n;
-  }
+
+  // The draw, over token ids in order.
+  auto kept = [&](int32_t t) {
+    const float v = work_[static_cast<size_t>(t)];
+    return v != kNegInf && v >= min_logit && kept_by(Key{v, t}, cut);
+  };
   double mass = 0.0;
-  for (size_t i = 0; i < keep; ++i) mass += probs[i];
+  for (int32_t t = 0; t < vocab; ++t)
+    if (kept(t)) mass += weight_[static_cast<size_t>(t)];
   double u = rng.next_double() * mass;
-  for (size_t i = 0; i < keep; ++i) {
-    u -= probs[i];
-    if (u < 0.0) return cand_[i].second;
+  int32_t last = -1;
+  for (int32_t t = 0; t < vocab; ++t) {
+    if (!kept(t)) continue;
+    last = t;
+    u -= weight_[static_cast<size_t>(t)];
+    if (u < 0.0) return t;
   }
-  return cand_[keep - 1].second;
+  AS_CHECK_GE(last, 0);
+  return last;
 }
 
 SampleResult Sampler::sample(std::span<const float> logits, const SamplingParams& params,

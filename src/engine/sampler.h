@@ -60,12 +60,13 @@ class Sampler {
                       const uint32_t* mask = nullptr);
 
  private:
-  // Draws from work_ (already masked and penalised) with temperature, top-k, top-p, min-p.
   int32_t sample_token(const SamplingParams& params, Rng& rng);
 
   std::vector<float> work_;                        // [vocab] processed logits
+  std::vector<float> weight_;                      // [vocab] exp((logit - max) / T), 0 if masked
   std::vector<std::pair<float, int32_t>> cand_;    // allowed candidates (logit, token)
-  std::vector<double> probs_;                      // [slice] probabilities of the kept slice
+  std::vector<double> bin_mass_;                   // top-p: probability mass per logit bucket
+  std::vector<std::pair<float, int32_t>> bin_members_;  // top-p: the bucket where mass crosses
 };
 
 }  // namespace agentserve
