@@ -90,9 +90,10 @@ void CpuBackend::run_layer(const Batch& batch, int32_t layer) {
 
   // Attention block.
   cpu::rms_norm(pool, x_.data(), t, h, w.attn_norm, eps, xn_.data());
-  cpu::matmul(pool, xn_.data(), t, h, w.wq, nullptr, q_.data(), precision);
-  cpu::matmul(pool, xn_.data(), t, h, w.wk, nullptr, k_.data(), precision);
-  cpu::matmul(pool, xn_.data(), t, h, w.wv, nullptr, v_.data(), precision);
+  const cpu::MatmulTarget qkv[] = {{&w.wq, nullptr, q_.data()},
+                                   {&w.wk, nullptr, k_.data()},
+                                   {&w.wv, nullptr, v_.data()}};
+  cpu::matmul_shared_input(pool, xn_.data(), t, h, qkv, precision);
   if (c.attention_qkv_bias) {
     cpu::add_bias(pool, q_.data(), t, c.q_dim(), w.bq);
     cpu::add_bias(pool, k_.data(), t, c.kv_dim(), w.bk);
@@ -115,8 +116,9 @@ void CpuBackend::run_layer(const Batch& batch, int32_t layer) {
   // MLP block: down(silu(gate(x)) * up(x)).
   const int64_t inter = c.intermediate_size;
   cpu::rms_norm(pool, x_.data(), t, h, w.mlp_norm, eps, xn_.data());
-  cpu::matmul(pool, xn_.data(), t, h, w.w_gate, nullptr, gate_.data(), precision);
-  cpu::matmul(pool, xn_.data(), t, h, w.w_up, nullptr, up_.data(), precision);
+  const cpu::MatmulTarget gate_up[] = {{&w.w_gate, nullptr, gate_.data()},
+                                       {&w.w_up, nullptr, up_.data()}};
+  cpu::matmul_shared_input(pool, xn_.data(), t, h, gate_up, precision);
   if (c.mlp_bias) {
     cpu::add_bias(pool, gate_.data(), t, inter, w.b_gate);
     cpu::add_bias(pool, up_.data(), t, inter, w.b_up);

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -172,6 +173,61 @@ TEST_P(MatmulTest, ModesReachTheirStatedAccuracy) {
 }
 
 AS_INSTANTIATE_ALL_TIERS(MatmulTest);
+
+}  // namespace
+}  // namespace agentserve::cpu
+
+namespace agentserve::cpu {
+namespace {
+
+// matmul_shared_input gives exactly (bit for bit) what separate matmul() calls give, for the
+// fused GEMV path and the per-matrix fallback, on every tier.
+class MatmulSharedInputTest : public testing::TierTest {};
+
+TEST_P(MatmulSharedInputTest, EqualsSeparateCallsBitForBit) {
+  Rng rng;
+  SCOPED_TRACE(rng.trace());
+  auto pool_owner = testing::make_pool();
+  ThreadPool& pool = *pool_owner;
+  for (int round = 0; round < 12; ++round) {
+    const int64_t m = round < 8 ? rng.integer(1, kGemvMaxRows) : rng.integer(kGemvMaxRows + 1, 40);
+    const int64_t k = rng.integer(1, 300);
+    const int num = static_cast<int>(rng.integer(1, 4));
+    const DType dtype = round % 3 == 0 ? DType::kF16 : DType::kBF16;
+    std::vector<Weights> ws;
+    std::vector<std::vector<float>> biases, fused, separate;
+    for (int i = 0; i < num; ++i) {
+      // Multiples of 16 take the fused path; the last round mixes in an odd row count.
+      const int64_t n = round == 11 && i == 0 ? rng.integer(1, 40) : 16 * rng.integer(1, 12);
+      ws.push_back(random_weights(rng, dtype, n, k, 0.02f));
+      biases.push_back(i % 2 == 0 ? rng.normals(static_cast<size_t>(n)) : std::vector<float>{});
+      fused.emplace_back(static_cast<size_t>(m * n), std::nanf(""));
+      separate.emplace_back(static_cast<size_t>(m * n), std::nanf(""));
+    }
+    const std::vector<float> x = rng.normals(static_cast<size_t>(m * k));
+    std::vector<TensorView> views;
+    for (const Weights& w : ws) views.push_back(w.view());
+    std::vector<MatmulTarget> targets;
+    for (int i = 0; i < num; ++i) {
+      const float* b = biases[static_cast<size_t>(i)].empty() ? nullptr : biases[static_cast<size_t>(i)].data();
+      targets.push_back({&views[static_cast<size_t>(i)], b, fused[static_cast<size_t>(i)].data()});
+      matmul(pool, x.data(), m, k, views[static_cast<size_t>(i)], b,
+             separate[static_cast<size_t>(i)].data(), MatmulPrecision::kBf16);
+    }
+    matmul_shared_input(pool, x.data(), m, k, targets, MatmulPrecision::kBf16);
+    for (int i = 0; i < num; ++i) {
+      const auto& a = fused[static_cast<size_t>(i)];
+      const auto& b = separate[static_cast<size_t>(i)];
+      for (size_t j = 0; j < a.size(); ++j) {
+        ASSERT_TRUE(std::isfinite(a[j])) << "unwritten output " << j << " of matrix " << i;
+        ASSERT_EQ(std::bit_cast<uint32_t>(a[j]), std::bit_cast<uint32_t>(b[j]))
+            << "m " << m << " k " << k << " matrix " << i << " element " << j;
+      }
+    }
+  }
+}
+
+AS_INSTANTIATE_ALL_TIERS(MatmulSharedInputTest);
 
 }  // namespace
 }  // namespace agentserve::cpu

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "backend/cpu/kernels/matmul_internal.h"
 #include "backend/cpu/kernels/scratch.h"
@@ -112,6 +113,35 @@ void run_grid(ThreadPool& pool, int64_t m, int64_t n, int64_t panel, int64_t row
   }
 }
 
+// One job over the concatenated rows of several problems that share x (see
+// matmul_shared_input). Every problem's row count must be a multiple of 16, so that share
+// boundaries fall on 16-row blocks inside each matrix.
+void run_gemv_group(ThreadPool& pool, std::span<const MatmulProblem> problems, CpuTier tier) {
+  auto* kernel = tier >= CpuTier::kAvx512 ? detail::gemv_avx512 : detail::gemv_avx2;
+  int64_t total = 0;
+  for (const MatmulProblem& p : problems) total += p.n;
+  const int parts = static_cast<int>(std::min<int64_t>(pool.num_threads(), total / 16));
+  const int64_t share = ((total + parts - 1) / parts + 15) / 16 * 16;
+  auto body = [&](int t, int) {
+    const int64_t begin = std::min(total, t * share), end = std::min(total, (t + 1) * share);
+    int64_t offset = 0;  // first concatenated row of the current problem
+    for (const MatmulProblem& p : problems) {
+      const int64_t lo = std::max(begin, offset) - offset;
+      const int64_t hi = std::min(end, offset + p.n) - offset;
+      if (lo < hi) {
+        void* scratch = thread_scratch(kScratchMatmulThread, detail::gemv_scratch_bytes(p.m, p.k));
+        kernel(p, lo, hi, scratch);
+      }
+      offset += p.n;
+    }
+  };
+  if (parts <= 1) {
+    body(0, 1);
+  } else {
+    pool.run(body);
+  }
+}
+
 void run_gemv(ThreadPool& pool, const MatmulProblem& p, CpuTier tier) {
   if (tier < CpuTier::kAvx2) {
     matmul_portable(pool, p);
@@ -196,6 +226,33 @@ const char* matmul_precision_name(MatmulPrecision precision) {
       return "bf16x2";
   }
   return "?";
+}
+
+void matmul_shared_input(ThreadPool& pool, const float* x, int64_t m, int64_t k,
+                         std::span<const MatmulTarget> targets, MatmulPrecision precision) {
+  const CpuTier tier = active_cpu_tier();
+  bool fusable = m <= kGemvMaxRows && tier >= CpuTier::kAvx2 && targets.size() > 1;
+  for (const MatmulTarget& t : targets) fusable = fusable && t.w->dim(0) % 16 == 0;
+  if (!fusable) {
+    for (const MatmulTarget& t : targets) matmul(pool, x, m, k, *t.w, t.bias, t.y, precision);
+    return;
+  }
+  std::vector<MatmulProblem> problems;
+  problems.reserve(targets.size());
+  for (const MatmulTarget& t : targets) {
+    check_args(x, m, k, *t.w, t.y);
+    MatmulProblem p;
+    p.x = x;
+    p.m = m;
+    p.k = k;
+    p.n = t.w->dim(0);
+    p.w = t.w->data;
+    p.w_dtype = t.w->dtype;
+    p.bias = t.bias;
+    p.y = t.y;
+    problems.push_back(p);
+  }
+  run_gemv_group(pool, problems, tier);
 }
 
 void matmul(ThreadPool& pool, const float* x, int64_t m, int64_t k, const TensorView& w,

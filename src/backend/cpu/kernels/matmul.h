@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "tensor/tensor.h"
 
@@ -37,6 +38,18 @@ const char* matmul_precision_name(MatmulPrecision precision);  // "f32", "bf16",
 
 void matmul(ThreadPool& pool, const float* x, int64_t m, int64_t k, const TensorView& w,
             const float* bias, float* y, MatmulPrecision precision);
+
+// Several matmuls of one input x: y_i[m, n_i] = x[m, k] · W_i[n_i, k]ᵀ (+ bias_i). Decode
+// (m <= kGemvMaxRows) runs them as one job over the concatenated rows, so each thread streams
+// one long region and pays one barrier instead of one per matrix (q/k/v, gate/up); results
+// are bit-identical to separate matmul() calls.
+struct MatmulTarget {
+  const TensorView* w = nullptr;  // [n_i, k]
+  const float* bias = nullptr;    // [n_i] or null
+  float* y = nullptr;             // [m, n_i]
+};
+void matmul_shared_input(ThreadPool& pool, const float* x, int64_t m, int64_t k,
+                         std::span<const MatmulTarget> targets, MatmulPrecision precision);
 
 // Reference twin: the same contract computed plainly with double accumulation, x rounded as
 // `precision` says (kBf16: bf16(x); kBf16Split: hi + lo). Parallel over n for test speed.
