@@ -43,24 +43,14 @@ Result<Timing> run_once(Runtime& rt, const std::vector<int32_t>& prompt, int32_t
   req.sampling.temperature = 0.0f;
   req.stop.max_new_tokens = gen;
   req.stop.ignore_stop_tokens = true;
-  auto events = req.events;
   Timing t;
   const auto start = std::chrono::steady_clock::now();
   auto first = start, last = start;
-  rt.engine->submit(std::move(req));
-  bool done = false;
-  while (!done && rt.engine->step()) {
-    while (auto e = events->try_pop()) {
-      if (e->kind == EngineEvent::Kind::kFinish) {
-        if (e->reason == FinishReason::kError)
-          return make_error(ErrorKind::kInvalidArgument, e->error);
-        done = true;
-        break;
-      }
-      last = std::chrono::steady_clock::now();
-      if (t.generated++ == 0) first = last;
-    }
-  }
+  auto finish = run_to_completion(*rt.engine, std::move(req), [&](const SampleResult&) {
+    last = std::chrono::steady_clock::now();
+    if (t.generated++ == 0) first = last;
+  });
+  if (!finish.ok()) return finish.take_error();
   t.prefill_s = std::chrono::duration<double>(first - start).count();
   t.decode_s = std::chrono::duration<double>(last - first).count();
   return t;

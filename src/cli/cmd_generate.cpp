@@ -44,37 +44,24 @@ int run_generate(const GenerateArgs& a) {
   req.stop.max_new_tokens = a.max_tokens;
   req.stop.stop_token_ids = rt.stop_token_ids;
   req.stop.ignore_stop_tokens = a.ignore_eos;
-  auto events = req.events;
   const size_t prompt_tokens = req.prompt.size();
 
   StreamingDetokenizer detok(*rt.tokenizer, /*skip_special_tokens=*/false);
   const auto start = std::chrono::steady_clock::now();
   auto first_token = start;
   int32_t generated = 0;
-  std::optional<EngineEvent> finish;
-  rt.engine->submit(std::move(req));
-  while (!finish) {
-    const bool busy = rt.engine->step();
-    while (auto e = events->try_pop()) {
-      if (e->kind == EngineEvent::Kind::kFinish) {
-        finish = std::move(e);
-        break;
-      }
-      if (generated++ == 0) first_token = std::chrono::steady_clock::now();
-      const std::string text = detok.push(e->sample.token);
-      std::fwrite(text.data(), 1, text.size(), stdout);
-      std::fflush(stdout);
-    }
-    if (!busy && !finish) break;
-  }
+  auto finish = run_to_completion(*rt.engine, std::move(req), [&](const SampleResult& sample) {
+    if (generated++ == 0) first_token = std::chrono::steady_clock::now();
+    const std::string text = detok.push(sample.token);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+  });
   const std::string tail = detok.flush();
   std::fwrite(tail.data(), 1, tail.size(), stdout);
   std::fputc('\n', stdout);
   std::fflush(stdout);
   const auto end = std::chrono::steady_clock::now();
-  if (!finish) return report_error("generate", make_error(ErrorKind::kInternal, "the engine stopped without finishing"));
-  if (finish->reason == FinishReason::kError)
-    return report_error("generate", make_error(ErrorKind::kInvalidArgument, finish->error));
+  if (!finish.ok()) return report_error("generate", finish.error());
   if (!a.no_stats) {
     const double prefill = std::chrono::duration<double>(first_token - start).count();
     const double decode = std::chrono::duration<double>(end - first_token).count();

@@ -88,4 +88,22 @@ Result<std::unique_ptr<Runtime>> load_runtime(const RuntimeOptions& o) {
   return rt;
 }
 
+Result<EngineEvent> run_to_completion(Engine& engine, GenerationRequest request,
+                                      const std::function<void(const SampleResult&)>& on_token) {
+  auto events = request.events;
+  engine.submit(std::move(request));
+  while (true) {
+    const bool busy = engine.step();
+    while (auto e = events->try_pop()) {
+      if (e->kind == EngineEvent::Kind::kToken) {
+        on_token(e->sample);
+        continue;
+      }
+      if (e->reason == FinishReason::kError) return make_error(ErrorKind::kInvalidArgument, e->error);
+      return std::move(*e);
+    }
+    if (!busy) return make_error(ErrorKind::kInternal, "the engine went idle before the request finished");
+  }
+}
+
 }  // namespace agentserve::cli

@@ -2,6 +2,7 @@
 // tokenizer, a CPU backend and the engine, from common command-line options.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -40,5 +41,11 @@ struct Runtime {
 
 // Loads everything and prints what was loaded (model, backend, memory) to the log.
 Result<std::unique_ptr<Runtime>> load_runtime(const RuntimeOptions& options);
+
+// Submits `request` and steps the engine on this thread until the request finishes, calling
+// on_token for each generated token as it arrives. Returns the finish event; a request the
+// engine rejected (kError) comes back as an error.
+Result<EngineEvent> run_to_completion(Engine& engine, GenerationRequest request,
+                                      const std::function<void(const SampleResult&)>& on_token);
 
 }  // namespace agentserve::cli
