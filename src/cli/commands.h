@@ -13,5 +13,6 @@ void add_tokenize_command(CLI::App& app, int* exit_code);
 void add_make_test_model_command(CLI::App& app, int* exit_code);
 void add_generate_command(CLI::App& app, int* exit_code);
 void add_bench_command(CLI::App& app, int* exit_code);
+void add_template_command(CLI::App& app, int* exit_code);
 
 }  // namespace agentserve::cli

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   agentserve::cli::add_bench_command(app, &exit_code);
   agentserve::cli::add_make_test_model_command(app, &exit_code);
   agentserve::cli::add_tokenize_command(app, &exit_code);
+  agentserve::cli::add_template_command(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

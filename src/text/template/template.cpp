@@ -7,6 +7,7 @@
 #include "text/template/lexer.h"
 #include "text/template/objects.h"
 #include "text/template/parser.h"
+#include "text/template/py_format.h"
 #include "text/template/scope.h"
 
 namespace agentserve::tmpl {
@@ -145,6 +146,16 @@ bool Template::render(const Value& context, std::string* out, TemplateError* err
   }
   out->clear();
   return false;
+}
+
+Result<std::string> to_python_json(const Value& value) {
+  std::string out;
+  try {
+    append_json(&out, value, JsonOptions{});
+  } catch (const RenderError& e) {
+    return make_error(ErrorKind::kInvalidArgument, e.message);
+  }
+  return out;
 }
 
 Result<std::string> Template::render(const Value& context) const {

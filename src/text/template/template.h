@@ -48,6 +48,10 @@ struct TemplateError {
   Error to_error() const;
 };
 
+// json.dumps(value, ensure_ascii=False) as transformers' tojson writes it (", " and ": "
+// separators, key order kept): how templates print JSON, for callers that must match it.
+Result<std::string> to_python_json(const Value& value);
+
 class Template {
  public:
   Template();  // an empty template: renders ""

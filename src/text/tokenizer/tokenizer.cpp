@@ -163,6 +163,25 @@ void Tokenizer::encode_protected_append(std::string_view text,
   impl_->encode(text, SpecialTokenMode::kRecognize, ranges.empty() ? nullptr : &ranges, out);
 }
 
+std::vector<ByteRange> Tokenizer::special_token_spans(std::string_view text) const {
+  std::vector<ByteRange> spans;
+  for (const tok::AddedTokenMatcher* matcher : {&impl_->raw_matcher, &impl_->normalized_matcher}) {
+    if (matcher->empty()) continue;
+    size_t pos = 0, begin = 0, end = 0;
+    const tok::AddedTokenMatcher::Entry* entry = nullptr;
+    while (pos < text.size() && matcher->next_match(text, pos, &begin, &end, &entry)) {
+      if (entry->special) {
+        spans.push_back({begin, end});
+        pos = end;
+      } else {
+        pos = begin + 1;
+      }
+    }
+  }
+  std::sort(spans.begin(), spans.end());
+  return spans;
+}
+
 // ---- decoding and vocabulary ----
 
 std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_special_tokens) const {

@@ -98,6 +98,11 @@ class Tokenizer {
   void encode_protected_append(std::string_view text, std::span<const ByteRange> protected_ranges,
                                std::vector<int32_t>* out) const;
 
+  // Every occurrence of a special token's text in `text` (leftmost-longest, not overlapping),
+  // as byte ranges in text order: where encode(text, kRecognize) may produce special tokens.
+  // The chat layer uses it to keep special-token text in user content from becoming tokens.
+  std::vector<ByteRange> special_token_spans(std::string_view text) const;
+
   // Concatenated raw bytes of the tokens: may be invalid UTF-8 (a token can hold part of a
   // character). Ids without a token (gaps, < 0, >= vocab_size()) contribute nothing.
   std::string decode(std::span<const int32_t> ids, bool skip_special_tokens = false) const;
