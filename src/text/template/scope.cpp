@@ -5,6 +5,7 @@
 #include <set>
 #include <vector>
 
+#include "text/template/ast_walk.h"
 #include "text/template/builtins.h"
 
 namespace agentserve::tmpl {
@@ -113,88 +114,14 @@ class FrameVisitor {
 
   void expr(const Expr* e) {
     if (e == nullptr) return;
-    switch (e->kind) {
-      case ExprKind::kConst: return;
-      case ExprKind::kName: {
-        const auto* n = static_cast<const NameExpr*>(e);
-        if (n->ctx == NameCtx::kParam) sym_->declare_parameter(n->name);
-        else if (n->ctx == NameCtx::kStore) sym_->store(n->name);
-        else sym_->load(n->name);
-        return;
-      }
-      case ExprKind::kGetattr: expr(static_cast<const GetattrExpr*>(e)->obj); return;
-      case ExprKind::kGetitem: {
-        const auto* g = static_cast<const GetitemExpr*>(e);
-        expr(g->obj);
-        expr(g->key);
-        return;
-      }
-      case ExprKind::kSlice: {
-        const auto* s = static_cast<const SliceExpr*>(e);
-        expr(s->obj);
-        expr(s->start);
-        expr(s->stop);
-        expr(s->step);
-        return;
-      }
-      case ExprKind::kCall: {
-        const auto* c = static_cast<const CallExpr*>(e);
-        expr(c->callee);
-        args(c->args);
-        return;
-      }
-      case ExprKind::kFilter: {
-        const auto* f = static_cast<const FilterExpr*>(e);
-        expr(f->obj);
-        args(f->args);
-        return;
-      }
-      case ExprKind::kTest: {
-        const auto* t = static_cast<const TestExpr*>(e);
-        expr(t->obj);
-        args(t->args);
-        return;
-      }
-      case ExprKind::kNeg:
-      case ExprKind::kPos:
-      case ExprKind::kNot: expr(static_cast<const UnaryExpr*>(e)->operand); return;
-      case ExprKind::kBinary:
-      case ExprKind::kAnd:
-      case ExprKind::kOr: {
-        const auto* b = static_cast<const BinaryExpr*>(e);
-        expr(b->left);
-        expr(b->right);
-        return;
-      }
-      case ExprKind::kConcat:
-        for (const Expr* p : static_cast<const ConcatExpr*>(e)->parts) expr(p);
-        return;
-      case ExprKind::kCompare: {
-        const auto* c = static_cast<const CompareExpr*>(e);
-        expr(c->first);
-        for (const auto& [op, x] : c->ops) expr(x);
-        return;
-      }
-      case ExprKind::kCondExpr: {
-        const auto* c = static_cast<const CondExpr*>(e);
-        expr(c->test);
-        expr(c->then);
-        expr(c->otherwise);
-        return;
-      }
-      case ExprKind::kList:
-      case ExprKind::kTuple:
-      case ExprKind::kDict:
-        for (const Expr* x : static_cast<const SeqExpr*>(e)->items) expr(x);
-        return;
+    if (e->kind == ExprKind::kName) {
+      const auto* n = static_cast<const NameExpr*>(e);
+      if (n->ctx == NameCtx::kParam) sym_->declare_parameter(n->name);
+      else if (n->ctx == NameCtx::kStore) sym_->store(n->name);
+      else sym_->load(n->name);
+      return;
     }
-  }
-
-  void args(const CallArgs& a) {
-    for (const Expr* x : a.args) expr(x);
-    for (const auto& [k, x] : a.kwargs) expr(x);
-    expr(a.dyn_args);
-    expr(a.dyn_kwargs);
+    for_each_child(e, [&](const Expr* child) { expr(child); });
   }
 
   void target(const Target& t, bool as_param) {
@@ -288,69 +215,11 @@ class UndeclaredVisitor {
   }
   void expr(const Expr* e) {
     if (e == nullptr) return;
-    switch (e->kind) {
-      case ExprKind::kName: name(static_cast<const NameExpr*>(e)); return;
-      case ExprKind::kGetattr: expr(static_cast<const GetattrExpr*>(e)->obj); return;
-      case ExprKind::kGetitem:
-        expr(static_cast<const GetitemExpr*>(e)->obj);
-        expr(static_cast<const GetitemExpr*>(e)->key);
-        return;
-      case ExprKind::kSlice: {
-        const auto* s = static_cast<const SliceExpr*>(e);
-        expr(s->obj);
-        expr(s->start);
-        expr(s->stop);
-        expr(s->step);
-        return;
-      }
-      case ExprKind::kCall:
-        expr(static_cast<const CallExpr*>(e)->callee);
-        args(static_cast<const CallExpr*>(e)->args);
-        return;
-      case ExprKind::kFilter:
-        expr(static_cast<const FilterExpr*>(e)->obj);
-        args(static_cast<const FilterExpr*>(e)->args);
-        return;
-      case ExprKind::kTest:
-        expr(static_cast<const TestExpr*>(e)->obj);
-        args(static_cast<const TestExpr*>(e)->args);
-        return;
-      case ExprKind::kNeg:
-      case ExprKind::kPos:
-      case ExprKind::kNot: expr(static_cast<const UnaryExpr*>(e)->operand); return;
-      case ExprKind::kBinary:
-      case ExprKind::kAnd:
-      case ExprKind::kOr:
-        expr(static_cast<const BinaryExpr*>(e)->left);
-        expr(static_cast<const BinaryExpr*>(e)->right);
-        return;
-      case ExprKind::kConcat:
-        for (const Expr* p : static_cast<const ConcatExpr*>(e)->parts) expr(p);
-        return;
-      case ExprKind::kCompare:
-        expr(static_cast<const CompareExpr*>(e)->first);
-        for (const auto& [op, x] : static_cast<const CompareExpr*>(e)->ops) expr(x);
-        return;
-      case ExprKind::kCondExpr: {
-        const auto* c = static_cast<const CondExpr*>(e);
-        expr(c->test);
-        expr(c->then);
-        expr(c->otherwise);
-        return;
-      }
-      case ExprKind::kList:
-      case ExprKind::kTuple:
-      case ExprKind::kDict:
-        for (const Expr* x : static_cast<const SeqExpr*>(e)->items) expr(x);
-        return;
-      default: return;
+    if (e->kind == ExprKind::kName) {
+      name(static_cast<const NameExpr*>(e));
+      return;
     }
-  }
-  void args(const CallArgs& a) {
-    for (const Expr* x : a.args) expr(x);
-    for (const auto& [k, x] : a.kwargs) expr(x);
-    expr(a.dyn_args);
-    expr(a.dyn_kwargs);
+    for_each_child(e, [&](const Expr* child) { expr(child); });
   }
   void target(const Target& t) {
     if (t.kind == Target::kTuple) {
@@ -505,75 +374,14 @@ class Resolver {
   void expr(Expr* e, Symbols* s, bool soft) {
     if (e == nullptr) return;
     switch (e->kind) {
-      case ExprKind::kConst: return;
       case ExprKind::kName: name(static_cast<NameExpr*>(e), s); return;
-      case ExprKind::kGetattr: expr(static_cast<GetattrExpr*>(e)->obj, s, soft); return;
-      case ExprKind::kGetitem:
-        expr(static_cast<GetitemExpr*>(e)->obj, s, soft);
-        expr(static_cast<GetitemExpr*>(e)->key, s, soft);
-        return;
-      case ExprKind::kSlice: {
-        auto* x = static_cast<SliceExpr*>(e);
-        expr(x->obj, s, soft);
-        expr(x->start, s, soft);
-        expr(x->stop, s, soft);
-        expr(x->step, s, soft);
-        return;
-      }
-      case ExprKind::kCall:
-        expr(static_cast<CallExpr*>(e)->callee, s, soft);
-        args(static_cast<CallExpr*>(e)->args, s, soft);
-        return;
-      case ExprKind::kFilter: {
-        auto* f = static_cast<FilterExpr*>(e);
-        check_filter(f, soft);
-        expr(f->obj, s, soft);
-        args(f->args, s, soft);
-        return;
-      }
-      case ExprKind::kTest: {
-        auto* t = static_cast<TestExpr*>(e);
-        check_test(t, soft);
-        expr(t->obj, s, soft);
-        args(t->args, s, soft);
-        return;
-      }
-      case ExprKind::kNeg:
-      case ExprKind::kPos:
-      case ExprKind::kNot: expr(static_cast<UnaryExpr*>(e)->operand, s, soft); return;
-      case ExprKind::kBinary:
-      case ExprKind::kAnd:
-      case ExprKind::kOr:
-        expr(static_cast<BinaryExpr*>(e)->left, s, soft);
-        expr(static_cast<BinaryExpr*>(e)->right, s, soft);
-        return;
-      case ExprKind::kConcat:
-        for (Expr* p : static_cast<ConcatExpr*>(e)->parts) expr(p, s, soft);
-        return;
-      case ExprKind::kCompare:
-        expr(static_cast<CompareExpr*>(e)->first, s, soft);
-        for (auto& [op, x] : static_cast<CompareExpr*>(e)->ops) expr(x, s, soft);
-        return;
-      case ExprKind::kCondExpr: {
-        auto* c = static_cast<CondExpr*>(e);
-        expr(c->test, s, true);
-        expr(c->then, s, true);
-        expr(c->otherwise, s, true);
-        return;
-      }
-      case ExprKind::kList:
-      case ExprKind::kTuple:
-      case ExprKind::kDict:
-        for (Expr* x : static_cast<SeqExpr*>(e)->items) expr(x, s, soft);
-        return;
+      case ExprKind::kFilter: check_filter(static_cast<FilterExpr*>(e), soft); break;
+      case ExprKind::kTest: check_test(static_cast<TestExpr*>(e), soft); break;
+      // Unknown filters or tests in a branch that may not run are an error only if they run.
+      case ExprKind::kCondExpr: soft = true; break;
+      default: break;
     }
-  }
-
-  void args(CallArgs& a, Symbols* s, bool soft) {
-    for (Expr* x : a.args) expr(x, s, soft);
-    for (auto& [k, x] : a.kwargs) expr(x, s, soft);
-    expr(a.dyn_args, s, soft);
-    expr(a.dyn_kwargs, s, soft);
+    for_each_child(e, [&](Expr* child) { expr(child, s, soft); });
   }
 
   void target(Target& t, Symbols* s) {
