@@ -87,6 +87,13 @@ void Engine::finish(Sequence* seq, FinishReason reason, int32_t stop_token, std:
   ++stats_.requests_finished;
 }
 
+void Engine::update_gauges() {
+  gauges_.waiting.store(scheduler_.num_waiting(), std::memory_order_relaxed);
+  gauges_.running.store(scheduler_.num_running(), std::memory_order_relaxed);
+  gauges_.kv_pages_used.store(pool_.num_used(), std::memory_order_relaxed);
+  gauges_.kv_pages_total.store(pool_.num_pages(), std::memory_order_relaxed);
+}
+
 bool Engine::step() {
   take_submissions();
   // Cancelled requests leave before they cost another step.
@@ -97,6 +104,7 @@ bool Engine::step() {
   for (Sequence* s : cancelled) finish(s, FinishReason::kCancelled, -1);
 
   scheduler_.schedule(&step_);
+  update_gauges();
   if (step_.empty()) return !scheduler_.idle();
 
   Status st = backend_->forward(step_.batch, &logits_);

@@ -26,6 +26,14 @@ struct EngineOptions {
   bool check_integrity = false;   // run the scheduler's integrity check after every step
 };
 
+// Read from any thread (metrics), written by the engine thread after every step.
+struct EngineGauges {
+  std::atomic<int64_t> waiting{0};
+  std::atomic<int64_t> running{0};
+  std::atomic<int64_t> kv_pages_used{0};
+  std::atomic<int64_t> kv_pages_total{0};
+};
+
 struct EngineStats {
   uint64_t steps = 0;
   uint64_t prompt_tokens_computed = 0;
@@ -51,6 +59,7 @@ class Engine {
 
   int32_t max_context() const { return max_context_; }
   const EngineStats& stats() const { return stats_; }
+  const EngineGauges& gauges() const { return gauges_; }
   std::string check_integrity() const { return scheduler_.check_integrity(); }
 
  private:
@@ -68,6 +77,8 @@ class Engine {
   ScheduledStep step_;
   std::vector<float> logits_;
   EngineStats stats_;
+  EngineGauges gauges_;
+  void update_gauges();
 
   std::mutex submit_mutex_;
   std::condition_variable submit_cv_;

@@ -12,13 +12,21 @@ const char* finish_reason_name(FinishReason reason) {
   return "?";
 }
 
+void EventChannel::set_notify(std::function<void()> notify) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  notify_ = std::move(notify);
+}
+
 void EventChannel::push(EngineEvent event) {
+  std::function<void()> notify;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (event.kind == EngineEvent::Kind::kFinish) finished_ = true;
     queue_.push_back(std::move(event));
+    notify = notify_;
   }
   cv_.notify_one();
+  if (notify) notify();
 }
 
 std::optional<EngineEvent> EventChannel::pop() {

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -43,9 +44,12 @@ struct EngineEvent {
   int32_t stop_token = -1;             // kFinish with kStop: the stop token that ended it
 };
 
-// One request's events, produced by the engine thread and consumed by one reader.
+// One request's events, produced by the engine thread and consumed by one reader, who either
+// blocks in pop() or sets a notify hook (called after each push, on the engine thread, outside
+// the lock: it must only schedule work, e.g. post to an I/O loop) and drains with try_pop().
 class EventChannel {
  public:
+  void set_notify(std::function<void()> notify);
   void push(EngineEvent event);
   // Blocks until an event arrives; nullopt after the finish event has been taken.
   std::optional<EngineEvent> pop();
@@ -55,6 +59,7 @@ class EventChannel {
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<EngineEvent> queue_;
+  std::function<void()> notify_;
   bool finished_ = false;  // the finish event was pushed
   bool drained_ = false;   // ... and taken
 };
