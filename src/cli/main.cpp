@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   });
 
   int exit_code = 0;
+  agentserve::cli::add_serve_command(app, &exit_code);
   agentserve::cli::add_generate_command(app, &exit_code);
   agentserve::cli::add_bench_command(app, &exit_code);
   agentserve::cli::add_make_test_model_command(app, &exit_code);

@@ -72,6 +72,7 @@ Result<std::unique_ptr<Runtime>> load_runtime(const RuntimeOptions& o) {
 
   EngineOptions eo;
   eo.max_batch_tokens = o.batch_tokens;
+  eo.max_running = o.parallel;
   eo.max_context = static_cast<int32_t>(std::min<int64_t>(o.ctx, c.max_position_embeddings));
   rt->engine = std::make_unique<Engine>(rt->backend.get(), eo);
 

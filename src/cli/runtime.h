@@ -25,6 +25,7 @@ struct RuntimeOptions {
   std::string kv_dtype = "bf16";
   std::string precision = "bf16";  // prefill matmul precision: f32, bf16, bf16x2
   int32_t batch_tokens = 512;
+  int32_t parallel = 16;        // sequences computed at once
 };
 
 // Adds --model, --threads, --ctx, --kv-dtype, --precision, --batch-tokens to `cmd`.

@@ -1,0 +1,123 @@
+// agentserve serve: the OpenAI and Anthropic APIs over HTTP for one model.
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "base/log.h"
+#include "cli/commands.h"
+#include "cli/model_arg.h"
+#include "cli/runtime.h"
+#include "server/api_routes.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
+#include "server/routes_common.h"
+#include "text/chat/chat_template.h"
+
+namespace agentserve::cli {
+namespace {
+
+struct ServeArgs {
+  RuntimeOptions runtime;
+  server::ServerOptions server;
+  std::string served_name;
+  std::vector<std::string> aliases;  // NAME=MODEL
+  int max_body_mb = 32;
+};
+
+int run_serve(ServeArgs a) {
+  auto loaded = load_runtime(a.runtime);
+  if (!loaded.ok()) return report_error("serve", loaded.error());
+  Runtime& rt = **loaded;
+  auto chat = chat::ChatTemplate::load(rt.model_dir, *rt.tokenizer);
+  if (!chat.ok()) return report_error("serve", chat.error());
+
+  server::ServedModel model;
+  model.id = a.served_name.empty()
+                 ? std::filesystem::path(rt.model_dir).lexically_normal().filename().string()
+                 : a.served_name;
+  if (model.id.empty()) model.id = std::filesystem::path(rt.model_dir).parent_path().filename().string();
+  for (const std::string& alias : a.aliases) {
+    const size_t eq = alias.find('=');
+    const std::string name = alias.substr(0, eq);
+    const std::string target = eq == std::string::npos ? model.id : alias.substr(eq + 1);
+    if (name.empty() || target != model.id)
+      return report_error("serve", make_error(ErrorKind::kInvalidArgument,
+                                              "--alias " + alias + ": expected NAME=" + model.id +
+                                                  " (the served model)"));
+    model.aliases.push_back(name);
+  }
+  model.dir = rt.model_dir;
+  model.created = std::chrono::duration_cast<std::chrono::seconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  model.config = &rt.model->config;
+  model.tokenizer = rt.tokenizer.get();
+  model.chat = chat->get();
+  model.engine = rt.engine.get();
+  model.max_context = rt.engine->max_context();
+  model.stop_token_ids = rt.stop_token_ids;
+  model.thinks = rt.tokenizer->chat_template().find("<think>") != std::string::npos;
+
+  a.server.max_body_bytes = static_cast<size_t>(a.max_body_mb) << 20;
+  server::Metrics metrics;
+  server::ServerContext ctx(a.server, model, &metrics);
+  server::Router router;
+  server::register_common_routes(router, ctx);
+  server::register_api_routes(router, ctx);
+  server::HttpServer http(ctx, router);
+  if (Status st = http.listen(); !st.ok()) return report_error("serve", st.error());
+
+  rt.engine->start();
+  const std::string url = "http://" + a.server.host + ":" + std::to_string(http.port());
+  std::fprintf(stderr,
+               "\nagentserve %s is serving %s on %s\n"
+               "  model     %s (%s, %.2fB parameters), context %d tokens\n"
+               "  backend   %s, KV cache %.2f GB\n"
+               "  auth      %s\n\n"
+               "Point Claude Code at it:\n"
+               "  ANTHROPIC_BASE_URL=%s ANTHROPIC_AUTH_TOKEN=%s "
+               "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 claude\n"
+               "Point an OpenAI client at it:\n"
+               "  OPENAI_BASE_URL=%s/v1 OPENAI_API_KEY=%s\n\n",
+               AGENTSERVE_VERSION, model.id.c_str(), url.c_str(), rt.model_dir.c_str(),
+               rt.model->config.architecture.c_str(),
+               static_cast<double>(rt.model->config.num_parameters()) / 1e9, model.max_context,
+               rt.backend->name().c_str(), static_cast<double>(rt.backend->kv_pool_bytes()) / 1e9,
+               a.server.api_key.empty() ? "none (any key is accepted)" : "API key required",
+               url.c_str(), a.server.api_key.empty() ? "dummy" : "<your key>", url.c_str(),
+               a.server.api_key.empty() ? "dummy" : "<your key>");
+  std::fflush(stderr);
+  http.run();
+  rt.engine->stop();
+  return 0;
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand("serve", "Serve the OpenAI and Anthropic APIs over HTTP");
+  auto a = std::make_shared<ServeArgs>();
+  add_runtime_options(cmd, &a->runtime);
+  cmd->add_option("--host", a->server.host, "Address to listen on")->capture_default_str();
+  cmd->add_option("--port", a->server.port, "Port (0: any free one)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  cmd->add_option("--api-key", a->server.api_key,
+                  "Require this key (x-api-key or Authorization: Bearer)")
+      ->envname("AGENTSERVE_API_KEY");
+  cmd->add_option("--parallel", a->runtime.parallel, "Sequences computed at once")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  cmd->add_option("--served-name", a->served_name,
+                  "The model's public name (default: its directory's name)");
+  cmd->add_option("--alias", a->aliases, "Another name for the model: NAME=MODEL (repeatable)");
+  cmd->add_option("--max-body-mb", a->max_body_mb, "Largest request body, in MiB")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  cmd->callback([a, exit_code] { *exit_code = run_serve(*a); });
+}
+
+}  // namespace agentserve::cli

@@ -1,0 +1,214 @@
+#include "server/generation.h"
+
+#include <atomic>
+#include <chrono>
+
+#include "base/log.h"
+#include "server/metrics.h"
+#include "server/reasoning_splitter.h"
+#include "server/stop_matcher.h"
+
+namespace agentserve::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// One request's generation: owns the text pipeline; lives until the finish event is handled.
+class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
+ public:
+  GenerationStream(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange,
+                   const ServedModel& model, GenerationSpec spec,
+                   std::shared_ptr<GenerationSink> sink)
+      : ctx_(ctx),
+        exchange_(std::move(exchange)),
+        model_(model),
+        spec_(std::move(spec)),
+        sink_(std::move(sink)),
+        detok_(*model.tokenizer),
+        stops_(spec_.stop_strings),
+        splitter_(spec_.split_reasoning, spec_.starts_in_reasoning) {}
+
+  void start() {
+    GenerationRequest req;
+    static std::atomic<uint64_t> next_id{1};
+    req.id = next_id.fetch_add(1);
+    req.prompt = spec_.prompt;
+    req.sampling = spec_.sampling;
+    req.stop.max_new_tokens = spec_.max_tokens;
+    req.stop.stop_token_ids = model_.stop_token_ids;
+    req.stop.ignore_stop_tokens = spec_.ignore_eos;
+    events_ = req.events;
+    cancelled_ = req.cancelled;
+    prompt_tokens_ = static_cast<int32_t>(req.prompt.size());
+    // The engine thread only schedules a drain on the I/O thread; one pending drain at a time.
+    std::weak_ptr<GenerationStream> weak = weak_from_this();
+    std::shared_ptr<HttpExchange> exchange = exchange_;
+    events_->set_notify([weak, exchange] {
+      auto self = weak.lock();
+      if (!self || self->drain_scheduled_.exchange(true)) return;
+      exchange->post([self] {
+        self->drain_scheduled_.store(false);
+        self->drain();
+      });
+    });
+    auto cancelled = cancelled_;
+    exchange_->on_client_gone([cancelled] { cancelled->store(true); });
+    submitted_ = Clock::now();
+    model_.engine->submit(std::move(req));
+  }
+
+ private:
+  void emit(const std::string& text) {
+    if (text.empty()) return;
+    std::string reasoning, answer;
+    splitter_.push(text, &reasoning, &answer);
+    if (!reasoning.empty()) sink_->on_reasoning(reasoning);
+    if (!answer.empty()) sink_->on_text(answer);
+  }
+
+  void on_token(const SampleResult& sample) {
+    const auto now = Clock::now();
+    if (generated_ == 0) {
+      ctx_.metrics().time_to_first_token().observe(std::chrono::duration<double>(now - submitted_).count());
+    } else {
+      ctx_.metrics().inter_token_latency().observe(std::chrono::duration<double>(now - last_token_).count());
+    }
+    last_token_ = now;
+    ++generated_;
+    if (stopped_by_string_) return;  // tokens past a stop string: dropped
+    if (splitter_.in_reasoning()) ++reasoning_tokens_;
+    sink_->on_token(sample, model_.tokenizer->token_bytes(sample.token));
+    std::string release, matched;
+    if (stops_.push(detok_.push(sample.token), &release, &matched)) {
+      stopped_by_string_ = true;
+      stop_string_ = matched;
+      cancelled_->store(true);  // the engine stops at its next step
+    }
+    emit(release);
+  }
+
+  void on_finish(const EngineEvent& e) {
+    finished_ = true;
+    if (!stopped_by_string_) {
+      std::string release, matched;
+      stops_.push(detok_.flush(), &release, &matched);
+      emit(release);
+      emit(stops_.flush());
+    }
+    std::string reasoning, answer;
+    splitter_.flush(&reasoning, &answer);
+    if (!reasoning.empty()) sink_->on_reasoning(reasoning);
+    if (!answer.empty()) sink_->on_text(answer);
+
+    GenerationResult r;
+    r.prompt_tokens = e.usage.prompt_tokens > 0 ? e.usage.prompt_tokens : prompt_tokens_;
+    r.cached_prompt_tokens = e.usage.cached_prompt_tokens;
+    r.completion_tokens = e.usage.completion_tokens;
+    r.reasoning_tokens = reasoning_tokens_;
+    if (stopped_by_string_) {
+      r.stop = StopKind::kStopString;
+      r.stop_string = stop_string_;
+      r.completion_tokens = generated_;
+    } else {
+      switch (e.reason) {
+        case FinishReason::kStop: r.stop = StopKind::kEndOfTurn; break;
+        case FinishReason::kLength:
+          r.stop = e.usage.completion_tokens >= spec_.max_tokens ? StopKind::kMaxTokens
+                                                                  : StopKind::kContextFull;
+          break;
+        case FinishReason::kCancelled: r.stop = StopKind::kCancelled; break;
+        case FinishReason::kError:
+          r.stop = StopKind::kError;
+          r.error = e.error;
+          break;
+      }
+    }
+    ctx_.metrics().add_tokens(r.prompt_tokens, r.cached_prompt_tokens, r.completion_tokens);
+    sink_->on_finish(r);
+  }
+
+  void drain() {
+    while (!finished_) {
+      auto e = events_->try_pop();
+      if (!e) return;
+      if (e->kind == EngineEvent::Kind::kToken) {
+        on_token(e->sample);
+      } else {
+        on_finish(*e);
+      }
+    }
+  }
+
+  ServerContext& ctx_;
+  std::shared_ptr<HttpExchange> exchange_;
+  const ServedModel& model_;
+  GenerationSpec spec_;
+  std::shared_ptr<GenerationSink> sink_;
+  std::shared_ptr<EventChannel> events_;
+  std::shared_ptr<std::atomic<bool>> cancelled_;
+  std::atomic<bool> drain_scheduled_{false};
+  StreamingDetokenizer detok_;
+  StopMatcher stops_;
+  ReasoningSplitter splitter_;
+  Clock::time_point submitted_, last_token_;
+  int32_t prompt_tokens_ = 0;
+  int32_t generated_ = 0;
+  int32_t reasoning_tokens_ = 0;
+  bool stopped_by_string_ = false;
+  std::string stop_string_;
+  bool finished_ = false;
+};
+
+}  // namespace
+
+bool prompt_opens_reasoning(std::string_view prompt) {
+  size_t end = prompt.size();
+  while (end > 0 && (prompt[end - 1] == '\n' || prompt[end - 1] == ' ')) --end;
+  constexpr std::string_view kOpen = "<think>";
+  return end >= kOpen.size() && prompt.substr(end - kOpen.size(), kOpen.size()) == kOpen;
+}
+
+void render_prompt(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange,
+                   const ServedModel& model, chat::Conversation conversation,
+                   std::function<void(Result<chat::RenderedPrompt>)> done) {
+  const chat::ChatTemplate* chat = model.chat;
+  ctx.run_on_worker([chat, exchange, conv = std::move(conversation), done = std::move(done)]() mutable {
+    auto rendered = std::make_shared<Result<chat::RenderedPrompt>>(chat->render(conv));
+    exchange->post([done = std::move(done), rendered] { done(std::move(*rendered)); });
+  });
+}
+
+namespace {
+
+// The sink wrapper that owns the stream until on_finish, so a request whose client stays keeps
+// its pipeline alive without anyone else holding it.
+class OwningSink : public GenerationSink {
+ public:
+  explicit OwningSink(std::shared_ptr<GenerationSink> inner) : inner_(std::move(inner)) {}
+  void hold(std::shared_ptr<GenerationStream> stream) { stream_ = std::move(stream); }
+  void on_reasoning(std::string_view text) override { inner_->on_reasoning(text); }
+  void on_text(std::string_view text) override { inner_->on_text(text); }
+  void on_token(const SampleResult& s, std::string_view b) override { inner_->on_token(s, b); }
+  void on_finish(const GenerationResult& r) override {
+    inner_->on_finish(r);
+    stream_.reset();  // the cycle stream → sink → stream ends here
+  }
+
+ private:
+  std::shared_ptr<GenerationSink> inner_;
+  std::shared_ptr<GenerationStream> stream_;
+};
+
+}  // namespace
+
+void start_generation(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange,
+                      const ServedModel& model, GenerationSpec spec,
+                      std::shared_ptr<GenerationSink> sink) {
+  auto owning = std::make_shared<OwningSink>(std::move(sink));
+  auto stream = std::make_shared<GenerationStream>(ctx, std::move(exchange), model,
+                                                   std::move(spec), owning);
+  owning->hold(stream);
+  stream->start();
+}
+
+}  // namespace agentserve::server

@@ -1,0 +1,82 @@
+// The bridge between an API request and the engine: render the conversation (worker thread),
+// then generate and turn tokens into text pieces for the API encoders (I/O thread).
+//
+// Text pipeline per request: token ids → UTF-8-safe detokenizer → stop strings (matched
+// across token boundaries, held back until they cannot match, never emitted) → reasoning
+// split (<think>…</think> → on_reasoning, the rest → on_text). Tool-call parsing joins
+// between the reasoning split and on_text in a later issue.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/error.h"
+#include "engine/request.h"
+#include "server/http_exchange.h"
+#include "server/server_context.h"
+#include "text/chat/chat_template.h"
+
+namespace agentserve::server {
+
+struct GenerationSpec {
+  std::vector<int32_t> prompt;
+  SamplingParams sampling;
+  int32_t max_tokens = 0;                 // validated by the API layer: prompt + max fits
+  std::vector<std::string> stop_strings;  // OpenAI `stop`, Anthropic `stop_sequences`
+  bool split_reasoning = false;           // the model thinks: route <think>…</think> apart
+  bool starts_in_reasoning = false;       // the prompt itself opened <think>
+  bool ignore_eos = false;
+};
+
+enum class StopKind {
+  kEndOfTurn,    // an end-of-generation token
+  kStopString,   // one of stop_strings (in `stop_string`)
+  kMaxTokens,    // max_tokens reached
+  kContextFull,  // the context window filled before max_tokens
+  kCancelled,    // the client went away
+  kError,        // the engine failed (in `error`)
+};
+
+struct GenerationResult {
+  StopKind stop = StopKind::kEndOfTurn;
+  std::string stop_string;
+  std::string error;
+  int32_t prompt_tokens = 0;
+  int32_t cached_prompt_tokens = 0;
+  int32_t completion_tokens = 0;
+  int32_t reasoning_tokens = 0;  // completion tokens spent inside <think>
+};
+
+// Callbacks on the exchange's I/O thread, in generation order. on_finish comes last, once.
+class GenerationSink {
+ public:
+  virtual ~GenerationSink() = default;
+  virtual void on_reasoning(std::string_view text) = 0;
+  virtual void on_text(std::string_view text) = 0;
+  // Each sampled token, with its logprobs when the request asked for them (OpenAI logprobs).
+  virtual void on_token(const SampleResult& sample, std::string_view token_bytes) {
+    (void)sample;
+    (void)token_bytes;
+  }
+  virtual void on_finish(const GenerationResult& result) = 0;
+};
+
+// Renders `conversation` with the model's chat template on a worker thread; `done` runs on the
+// exchange's I/O thread. (count_tokens uses it too: the count is exact.)
+void render_prompt(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange,
+                   const ServedModel& model, chat::Conversation conversation,
+                   std::function<void(Result<chat::RenderedPrompt>)> done);
+
+// Whether a rendered prompt leaves the model inside a reasoning block (it ends with "<think>").
+bool prompt_opens_reasoning(std::string_view prompt_text);
+
+// Submits the generation to the engine. Sink callbacks run on the exchange's I/O thread; the
+// generation is cancelled when the client goes away.
+void start_generation(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange,
+                      const ServedModel& model, GenerationSpec spec,
+                      std::shared_ptr<GenerationSink> sink);
+
+}  // namespace agentserve::server

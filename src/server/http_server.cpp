@@ -1,0 +1,405 @@
+#include <utility>  // Boost 1.74's asio/awaitable.hpp uses std::exchange without including it
+
+#include "server/http_server.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <mutex>
+#include <random>
+
+#include "base/log.h"
+#include "server/api_errors.h"
+#include "server/metrics.h"
+
+namespace agentserve::server {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+std::string new_request_id() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "req_%016llx%08llx", static_cast<unsigned long long>(rng()),
+                static_cast<unsigned long long>(rng() & 0xffffffffu));
+  return buf;
+}
+
+// The response side of one request. Handlers call it from any thread; the connection
+// coroutine (I/O thread) writes what it holds. `wake_` is cancelled to signal new output.
+class BeastExchange : public HttpExchange, public std::enable_shared_from_this<BeastExchange> {
+ public:
+  BeastExchange(asio::any_io_executor ex, HttpRequest request)
+      : executor_(ex), wake_(ex), request_(std::move(request)) {}
+
+  const HttpRequest& request() const override { return request_; }
+
+  void respond(int status, std::string content_type, std::string body, Headers headers) override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (mode_ != Mode::kNone) return;  // one answer per request
+      mode_ = Mode::kFull;
+      status_ = status;
+      content_type_ = std::move(content_type);
+      body_ = std::move(body);
+      headers_ = std::move(headers);
+    }
+    signal();
+  }
+
+  void start_stream(int status, std::string content_type, Headers headers) override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (mode_ != Mode::kNone) return;
+      mode_ = Mode::kStream;
+      status_ = status;
+      content_type_ = std::move(content_type);
+      headers_ = std::move(headers);
+    }
+    signal();
+  }
+
+  void write(std::string data) override {
+    if (data.empty()) return;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (mode_ != Mode::kStream || ended_) return;
+      pending_ += data;
+    }
+    signal();
+  }
+
+  void end() override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (mode_ != Mode::kStream) return;
+      ended_ = true;
+    }
+    signal();
+  }
+
+  void set_keepalive(std::chrono::milliseconds interval, std::string frame) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    keepalive_interval_ = interval;
+    keepalive_frame_ = std::move(frame);
+  }
+
+  bool client_gone() const override { return gone_.load(); }
+
+  void on_client_gone(std::function<void()> fn) override {
+    post([self = shared_from_this(), fn = std::move(fn)]() mutable {
+      if (self->gone_.load()) {
+        fn();
+      } else {
+        self->on_gone_ = std::move(fn);
+      }
+    });
+  }
+
+  void post(std::function<void()> fn) override { asio::post(executor_, std::move(fn)); }
+
+  // I/O thread: the client closed its end.
+  void mark_gone() {
+    if (gone_.exchange(true)) return;
+    if (on_gone_) {
+      auto fn = std::move(on_gone_);
+      on_gone_ = nullptr;
+      fn();
+    }
+    wake_.cancel();
+  }
+
+  // Writes the answer once the handler produces it. Returns the status sent, or -1 if the
+  // connection broke.
+  asio::awaitable<int> serve(tcp::socket& socket, bool keep_alive) {
+    beast::error_code ec;
+    bool header_sent = false;
+    auto last_write = Clock::now();
+    // Watch the socket for the client hanging up while the answer is being produced.
+    watch_for_close(socket);
+    while (true) {
+      Mode mode;
+      std::string chunk;
+      bool ended = false;
+      std::chrono::milliseconds keepalive{0};
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        mode = mode_;
+        chunk.swap(pending_);
+        ended = ended_;
+        keepalive = keepalive_interval_;
+      }
+      if (gone_.load()) co_return -1;
+      if (mode == Mode::kFull) {
+        http::response<http::string_body> res{static_cast<http::status>(status_), 11};
+        res.set(http::field::content_type, content_type_);
+        res.set("request-id", request_.request_id);
+        for (const auto& [k, v] : headers_) res.set(k, v);
+        res.keep_alive(keep_alive);
+        res.body() = request_.method == "HEAD" ? std::string() : std::move(body_);
+        res.prepare_payload();
+        co_await http::async_write(socket, res, asio::redirect_error(asio::use_awaitable, ec));
+        co_return ec ? -1 : status_;
+      }
+      if (mode == Mode::kStream) {
+        if (!header_sent) {
+          http::response<http::empty_body> res{static_cast<http::status>(status_), 11};
+          res.set(http::field::content_type, content_type_);
+          res.set(http::field::cache_control, "no-cache");
+          res.set("request-id", request_.request_id);
+          for (const auto& [k, v] : headers_) res.set(k, v);
+          res.keep_alive(keep_alive);
+          res.chunked(true);
+          http::response_serializer<http::empty_body> sr{res};
+          co_await http::async_write_header(socket, sr, asio::redirect_error(asio::use_awaitable, ec));
+          if (ec) co_return -1;
+          header_sent = true;
+          last_write = Clock::now();
+        }
+        if (!chunk.empty()) {
+          co_await asio::async_write(socket, http::make_chunk(asio::buffer(chunk)),
+                                     asio::redirect_error(asio::use_awaitable, ec));
+          if (ec) co_return -1;
+          last_write = Clock::now();
+        }
+        if (ended) {
+          co_await asio::async_write(socket, http::make_chunk_last(),
+                                     asio::redirect_error(asio::use_awaitable, ec));
+          co_return ec ? -1 : status_;
+        }
+      }
+      // Wait for more output, or for the keep-alive deadline of a quiet stream.
+      if (header_sent && keepalive.count() > 0) {
+        wake_.expires_at(last_write + keepalive);
+      } else {
+        wake_.expires_at(Clock::time_point::max());
+      }
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!pending_.empty() || ended_ != ended || mode_ != mode) continue;
+        signalled_ = false;
+      }
+      co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec && header_sent && Clock::now() >= last_write + keepalive) {
+        std::string frame;
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          frame = keepalive_frame_;
+        }
+        if (!frame.empty()) {
+          co_await asio::async_write(socket, http::make_chunk(asio::buffer(frame)),
+                                     asio::redirect_error(asio::use_awaitable, ec));
+          if (ec) co_return -1;
+          last_write = Clock::now();
+        }
+      }
+    }
+  }
+
+  void stop_watching(tcp::socket& socket) {
+    watching_ = false;
+    beast::error_code ec;
+    socket.cancel(ec);
+  }
+
+ private:
+  enum class Mode { kNone, kFull, kStream };
+
+  // Wakes the connection coroutine from any thread (the cancel runs on the I/O thread).
+  void signal() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (signalled_) return;
+      signalled_ = true;
+    }
+    asio::post(executor_, [self = shared_from_this()] { self->wake_.cancel(); });
+  }
+
+  void watch_for_close(tcp::socket& socket) {
+    watching_ = true;
+    socket.async_wait(tcp::socket::wait_read, [self = shared_from_this(), &socket](beast::error_code ec) {
+      if (ec || !self->watching_) return;
+      char byte;
+      const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) self->mark_gone();
+      // n > 0: the client sent the next request early; it is read after this response.
+    });
+  }
+
+  asio::any_io_executor executor_;
+  asio::steady_timer wake_;
+  HttpRequest request_;
+  std::mutex mutex_;
+  Mode mode_ = Mode::kNone;
+  int status_ = 200;
+  std::string content_type_, body_, pending_, keepalive_frame_;
+  Headers headers_;
+  bool ended_ = false;
+  bool signalled_ = false;
+  std::chrono::milliseconds keepalive_interval_{0};
+  std::atomic<bool> gone_{false};
+  std::function<void()> on_gone_;  // I/O thread only
+  bool watching_ = false;           // I/O thread only
+};
+
+bool authorized(const HttpRequest& req, const std::string& key) {
+  if (key.empty()) return true;
+  if (req.header("x-api-key") == key) return true;
+  const std::string_view auth = req.header("authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  return auth.size() > kBearer.size() && auth.substr(0, kBearer.size()) == kBearer &&
+         auth.substr(kBearer.size()) == key;
+}
+
+// Request paths without their query, and the endpoint label for metrics.
+std::string endpoint_label(const HttpRequest& req, bool routed) {
+  return routed ? req.method + " " + req.path : req.method + " (unrouted)";
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  ServerContext& ctx;
+  const Router& router;
+  asio::io_context io{1};
+  tcp::acceptor acceptor{io};
+  asio::signal_set signals{io, SIGINT, SIGTERM};
+  int bound_port = 0;
+
+  Impl(ServerContext& c, const Router& r) : ctx(c), router(r) {}
+
+  asio::awaitable<void> connection(tcp::socket socket) {
+    beast::flat_buffer buffer;
+    beast::error_code ec;
+    socket.set_option(tcp::no_delay(true), ec);
+    while (true) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(ctx.options().max_body_bytes);
+      parser.header_limit(64 * 1024);
+      co_await http::async_read(socket, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      HttpRequest req;
+      const auto& msg = parser.get();
+      req.method = std::string(msg.method_string());
+      const std::string target(msg.target());
+      const size_t q = target.find('?');
+      req.path = target.substr(0, q);
+      req.query = q == std::string::npos ? "" : target.substr(q + 1);
+      for (const auto& field : msg) {
+        std::string name(field.name_string());
+        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        req.headers.emplace_back(std::move(name), std::string(field.value()));
+      }
+      req.request_id = new_request_id();
+      if (ec == http::error::body_limit) {
+        auto ex = std::make_shared<BeastExchange>(socket.get_executor(), std::move(req));
+        respond_error(*ex, api_family_of(ex->request()),
+                      {413,
+                       "request body is larger than the limit of " +
+                           std::to_string(ctx.options().max_body_bytes) +
+                           " bytes (agentserve serve --max-body-mb)",
+                       "request_too_large", ""});
+        co_await ex->serve(socket, false);
+        ex->stop_watching(socket);
+        ctx.metrics().count_request(endpoint_label(ex->request(), false), 413);
+        co_return;
+      }
+      if (ec) co_return;  // EOF, reset or garbage: drop the connection
+      req.body = std::move(parser.get().body());
+      const bool keep_alive = msg.keep_alive();
+
+      auto ex = std::make_shared<BeastExchange>(socket.get_executor(), std::move(req));
+      const HttpRequest& r = ex->request();
+      std::string rest;
+      bool path_known = false;
+      const Handler* handler = router.find(r.method, r.path, &rest, &path_known);
+      const bool open = r.path == "/health" || (r.method == "HEAD" && r.path == "/");
+      if (!open && !authorized(r, ctx.options().api_key)) {
+        respond_error(*ex, api_family_of(r),
+                      {401, "invalid or missing API key (send x-api-key or Authorization: Bearer)",
+                       "invalid_api_key", ""});
+      } else if (handler == nullptr) {
+        respond_error(*ex, api_family_of(r),
+                      path_known ? ApiError{405, "method " + r.method + " is not allowed on " + r.path, "", ""}
+                                 : ApiError{404, "no such endpoint: " + r.method + " " + r.path, "", ""});
+      } else {
+        try {
+          (*handler)(ex);
+        } catch (const std::exception& e) {
+          AS_LOG_ERROR("{} {} failed: {}", r.method, r.path, e.what());
+          respond_error(*ex, api_family_of(r), {500, std::string("internal error: ") + e.what(), "", ""});
+        }
+      }
+      const int status = co_await ex->serve(socket, keep_alive);
+      ex->stop_watching(socket);
+      ctx.metrics().count_request(endpoint_label(r, handler != nullptr), status < 0 ? 499 : status);
+      if (status < 0 || !keep_alive) co_return;
+    }
+  }
+
+  asio::awaitable<void> accept_loop() {
+    while (true) {
+      beast::error_code ec;
+      tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (!acceptor.is_open()) co_return;
+        continue;
+      }
+      asio::co_spawn(io, connection(std::move(socket)), asio::detached);
+    }
+  }
+};
+
+HttpServer::HttpServer(ServerContext& ctx, const Router& router)
+    : impl_(std::make_unique<Impl>(ctx, router)) {}
+
+HttpServer::~HttpServer() = default;
+
+Status HttpServer::listen() {
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(impl_->ctx.options().host, ec);
+  if (ec)
+    return make_error(ErrorKind::kInvalidArgument,
+                      "--host " + impl_->ctx.options().host + " is not an IP address");
+  const tcp::endpoint endpoint(address, static_cast<uint16_t>(impl_->ctx.options().port));
+  impl_->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl_->acceptor.bind(endpoint, ec);
+  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    return make_error(ErrorKind::kIo, "cannot listen on " + impl_->ctx.options().host + ":" +
+                                          std::to_string(impl_->ctx.options().port) + ": " +
+                                          ec.message());
+  impl_->bound_port = impl_->acceptor.local_endpoint().port();
+  return {};
+}
+
+int HttpServer::port() const { return impl_->bound_port; }
+
+void HttpServer::run() {
+  impl_->signals.async_wait([this](beast::error_code, int signo) {
+    AS_LOG_INFO("signal {}: shutting down", signo);
+    stop();
+  });
+  asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
+  impl_->io.run();
+}
+
+void HttpServer::stop() {
+  asio::post(impl_->io, [this] {
+    beast::error_code ec;
+    impl_->acceptor.close(ec);
+    impl_->signals.cancel(ec);
+    impl_->io.stop();
+  });
+}
+
+}  // namespace agentserve::server

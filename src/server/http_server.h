@@ -1,0 +1,34 @@
+// The HTTP/1.1 server: Boost.Beast with C++20 coroutines on one I/O thread. Each connection
+// reads a request (body limit → 413 in the API's error shape), checks the API key, routes it,
+// and writes whatever the handler answers through its HttpExchange — a whole response or a
+// chunked stream, with keep-alive frames while a stream is quiet and immediate detection of a
+// client that hangs up. Beast stays in http_server.cpp (its headers cost ~10 s per file).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/error.h"
+#include "server/router.h"
+#include "server/server_context.h"
+
+namespace agentserve::server {
+
+class HttpServer {
+ public:
+  HttpServer(ServerContext& ctx, const Router& router);
+  ~HttpServer();
+
+  // Binds the listening socket (port 0 picks a free one); fails when the address is taken.
+  Status listen();
+  int port() const;
+  // Serves until stop(), SIGINT or SIGTERM; runs the I/O loop on the calling thread.
+  void run();
+  void stop();  // any thread
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace agentserve::server

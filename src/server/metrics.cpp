@@ -1,0 +1,74 @@
+#include "server/metrics.h"
+
+#include <fmt/core.h>
+
+namespace agentserve::server {
+
+void Histogram::observe(double seconds) {
+  size_t i = 0;
+  while (i < kBounds.size() && seconds > kBounds[i]) ++i;
+  buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  count_.fetch_add(1, std::memory_order_relaxed);
+  sum_micros_.fetch_add(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+}
+
+void Histogram::append_prometheus(std::string* out, std::string_view name,
+                                  std::string_view help) const {
+  *out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < kBounds.size(); ++i) {
+    cumulative += buckets_[i].load(std::memory_order_relaxed);
+    *out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, kBounds[i], cumulative);
+  }
+  cumulative += buckets_[kBounds.size()].load(std::memory_order_relaxed);
+  *out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n", name, cumulative);
+  *out += fmt::format("{}_sum {}\n{}_count {}\n", name,
+                      static_cast<double>(sum_micros_.load(std::memory_order_relaxed)) / 1e6, name,
+                      count_.load(std::memory_order_relaxed));
+}
+
+void Metrics::count_request(std::string_view endpoint, int status) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++requests_[{std::string(endpoint), status}];
+}
+
+void Metrics::add_tokens(int64_t prompt, int64_t cached, int64_t generated) {
+  prompt_tokens_.fetch_add(prompt, std::memory_order_relaxed);
+  cached_tokens_.fetch_add(cached, std::memory_order_relaxed);
+  generated_tokens_.fetch_add(generated, std::memory_order_relaxed);
+}
+
+std::string Metrics::prometheus_text(const Gauges& g) const {
+  std::string out;
+  out += "# HELP agentserve_requests_total HTTP requests by endpoint and status.\n";
+  out += "# TYPE agentserve_requests_total counter\n";
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [key, n] : requests_)
+      out += fmt::format("agentserve_requests_total{{endpoint=\"{}\",status=\"{}\"}} {}\n",
+                         key.first, key.second, n);
+  }
+  auto counter = [&](const char* name, const char* help, int64_t v) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n{} {}\n", name, help, name, name, v);
+  };
+  auto gauge = [&](const char* name, const char* help, int64_t v) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n{} {}\n", name, help, name, name, v);
+  };
+  counter("agentserve_prompt_tokens_total", "Prompt tokens of finished requests.",
+          prompt_tokens_.load(std::memory_order_relaxed));
+  counter("agentserve_cached_prompt_tokens_total", "Prompt tokens served from the prefix cache.",
+          cached_tokens_.load(std::memory_order_relaxed));
+  counter("agentserve_generated_tokens_total", "Generated tokens.",
+          generated_tokens_.load(std::memory_order_relaxed));
+  ttft_.append_prometheus(&out, "agentserve_time_to_first_token_seconds",
+                          "Time from submission to the first generated token.");
+  itl_.append_prometheus(&out, "agentserve_inter_token_latency_seconds",
+                         "Time between consecutive generated tokens of a request.");
+  gauge("agentserve_queue_depth", "Requests waiting for the engine.", g.queue_depth);
+  gauge("agentserve_running_sequences", "Sequences being computed.", g.running);
+  gauge("agentserve_kv_pages_used", "KV cache pages in use.", g.kv_pages_used);
+  gauge("agentserve_kv_pages_total", "KV cache pages in the pool.", g.kv_pages_total);
+  return out;
+}
+
+}  // namespace agentserve::server

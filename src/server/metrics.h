@@ -1,0 +1,52 @@
+// Server metrics in Prometheus' text format (GET /metrics): requests by endpoint and status,
+// token counts, time-to-first-token and inter-token latency histograms, queue depth, KV pages.
+// Updated from any thread (atomics and a mutex for the labelled counters).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace agentserve::server {
+
+class Histogram {
+ public:
+  // Upper bounds in seconds (the last bucket is +Inf).
+  static constexpr std::array<double, 14> kBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                     0.25,  0.5,    1,     2.5,  5,    10,  30};
+  void observe(double seconds);
+  void append_prometheus(std::string* out, std::string_view name, std::string_view help) const;
+
+ private:
+  std::array<std::atomic<uint64_t>, kBounds.size() + 1> buckets_{};
+  std::atomic<uint64_t> count_{0};
+  std::atomic<uint64_t> sum_micros_{0};
+};
+
+class Metrics {
+ public:
+  void count_request(std::string_view endpoint, int status);
+  void add_tokens(int64_t prompt, int64_t cached, int64_t generated);
+  Histogram& time_to_first_token() { return ttft_; }
+  Histogram& inter_token_latency() { return itl_; }
+
+  struct Gauges {
+    int64_t queue_depth = 0;    // requests waiting for the engine
+    int64_t running = 0;        // sequences being computed
+    int64_t kv_pages_used = 0;
+    int64_t kv_pages_total = 0;
+  };
+  std::string prometheus_text(const Gauges& gauges) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::pair<std::string, int>, uint64_t> requests_;
+  std::atomic<int64_t> prompt_tokens_{0}, cached_tokens_{0}, generated_tokens_{0};
+  Histogram ttft_, itl_;
+};
+
+}  // namespace agentserve::server

@@ -1,0 +1,95 @@
+#include "server/routes_common.h"
+
+#include <nlohmann/json.hpp>
+
+#include <ctime>
+
+#include "server/api_errors.h"
+#include "server/metrics.h"
+
+namespace agentserve::server {
+namespace {
+
+using nlohmann::ordered_json;
+
+std::string iso8601(int64_t unix_seconds) {
+  const time_t t = static_cast<time_t>(unix_seconds);
+  tm utc{};
+  gmtime_r(&t, &utc);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buf;
+}
+
+ordered_json openai_model(const ServedModel& m, const std::string& id) {
+  return {{"id", id}, {"object", "model"}, {"created", m.created}, {"owned_by", "agentserve"},
+          {"max_model_len", m.max_context}};
+}
+
+ordered_json anthropic_model(const ServedModel& m, const std::string& id) {
+  return {{"id", id},
+          {"type", "model"},
+          {"display_name", id},
+          {"created_at", iso8601(m.created)},
+          {"max_input_tokens", m.max_context},
+          {"max_tokens", m.max_context}};
+}
+
+void respond_json(HttpExchange& ex, int status, const ordered_json& j) {
+  ex.respond(status, "application/json",
+             j.dump(-1, ' ', false, ordered_json::error_handler_t::replace));
+}
+
+}  // namespace
+
+void register_common_routes(Router& router, ServerContext& ctx) {
+  router.add("GET", "/health", [&ctx](std::shared_ptr<HttpExchange> ex) {
+    respond_json(*ex, 200, {{"status", "ok"}, {"model", ctx.model().id}});
+  });
+  router.add("HEAD", "/", [](std::shared_ptr<HttpExchange> ex) { ex->respond(200, "text/plain", ""); });
+  router.add("GET", "/", [&ctx](std::shared_ptr<HttpExchange> ex) {
+    ex->respond(200, "text/plain",
+                "agentserve " AGENTSERVE_VERSION " serving " + ctx.model().id +
+                    "\nOpenAI API: /v1/chat/completions, /v1/completions, /v1/models\n"
+                    "Anthropic API: /v1/messages, /v1/messages/count_tokens\n");
+  });
+  router.add("GET", "/metrics", [&ctx](std::shared_ptr<HttpExchange> ex) {
+    Metrics::Gauges g;
+    const EngineGauges& eg = ctx.model().engine->gauges();
+    g.queue_depth = eg.waiting.load();
+    g.running = eg.running.load();
+    g.kv_pages_used = eg.kv_pages_used.load();
+    g.kv_pages_total = eg.kv_pages_total.load();
+    ex->respond(200, "text/plain; version=0.0.4", ctx.metrics().prometheus_text(g));
+  });
+  // Every name the model answers to, the served id first.
+  auto names = [&ctx] {
+    std::vector<std::string> ids = {ctx.model().id};
+    for (const std::string& a : ctx.model().aliases) ids.push_back(a);
+    return ids;
+  };
+  router.add("GET", "/v1/models", [&ctx, names](std::shared_ptr<HttpExchange> ex) {
+    const ServedModel& m = ctx.model();
+    ordered_json data = ordered_json::array();
+    const bool anthropic = api_family_of(ex->request()) == ApiFamily::kAnthropic;
+    for (const std::string& id : names()) data.push_back(anthropic ? anthropic_model(m, id) : openai_model(m, id));
+    if (anthropic) {
+      respond_json(*ex, 200, {{"data", data}, {"first_id", data.front()["id"]}, {"has_more", false},
+                              {"last_id", data.back()["id"]}});
+    } else {
+      respond_json(*ex, 200, {{"object", "list"}, {"data", data}});
+    }
+  });
+  router.add_prefix("GET", "/v1/models/", [&ctx](std::shared_ptr<HttpExchange> ex) {
+    const std::string id = ex->request().path.substr(std::string("/v1/models/").size());
+    const ServedModel* m = ctx.resolve_model(id);
+    const ApiFamily family = api_family_of(ex->request());
+    if (m == nullptr) {
+      respond_error(*ex, family, {404, "model \"" + id + "\" is not served here (serving " + ctx.model().id + ")", "model_not_found", "model"});
+      return;
+    }
+    respond_json(*ex, 200, family == ApiFamily::kAnthropic ? anthropic_model(*m, id) : openai_model(*m, id));
+  });
+}
+
+}  // namespace agentserve::server

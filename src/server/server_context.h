@@ -1,0 +1,71 @@
+// What route handlers share: options, the served model (resolved from the name a client
+// sends), a worker pool for CPU-heavy request preparation, and the metrics.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/engine.h"
+#include "model/config.h"
+#include "text/chat/chat_template.h"
+#include "text/tokenizer/tokenizer.h"
+
+namespace agentserve::server {
+
+class Metrics;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string api_key;                       // "" = no authentication
+  size_t max_body_bytes = 32u << 20;         // Anthropic's limit; 413 beyond
+  std::chrono::milliseconds ping_interval{5000};  // keep-alive frames during long prefills
+  int worker_threads = 1;                    // render + tokenize off the I/O thread
+};
+
+struct ServedModel {
+  std::string id;                    // the public name (directory name unless --served-name)
+  std::vector<std::string> aliases;  // --alias NAME=<id>
+  std::string dir;
+  int64_t created = 0;               // unix seconds, for /v1/models
+  const ModelConfig* config = nullptr;
+  const Tokenizer* tokenizer = nullptr;
+  const chat::ChatTemplate* chat = nullptr;
+  Engine* engine = nullptr;
+  int32_t max_context = 0;           // prompt + output tokens
+  std::vector<int32_t> stop_token_ids;  // end-of-generation tokens
+  bool thinks = false;               // the template writes <think> blocks: split reasoning out
+};
+
+class ServerContext {
+ public:
+  ServerContext(ServerOptions options, ServedModel model, Metrics* metrics);
+  ~ServerContext();
+
+  const ServerOptions& options() const { return options_; }
+  const ServedModel& model() const { return model_; }
+  Metrics& metrics() { return *metrics_; }
+
+  // The model a request names: its id, an alias, or — unless an alias claims it — any
+  // claude-* / *opus* / *sonnet* / *haiku* name (Claude Code's defaults) and "" (no model).
+  // nullptr: unknown (404).
+  const ServedModel* resolve_model(std::string_view name) const;
+
+  // Runs fn on the worker pool (prompt rendering and tokenisation: never the I/O thread,
+  // never the engine's).
+  void run_on_worker(std::function<void()> fn);
+
+ private:
+  struct Workers;
+  ServerOptions options_;
+  ServedModel model_;
+  Metrics* metrics_;
+  std::unique_ptr<Workers> workers_;
+};
+
+}  // namespace agentserve::server
