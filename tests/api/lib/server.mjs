@@ -1,0 +1,108 @@
+// Starts a real `agentserve serve` on a test model for the API tests, on a free port, and stops
+// it when the test file ends. Test models are made once (make-test-model is deterministic) under
+// AGENTSERVE_TEST_MODELS_DIR, or a temp directory.
+//
+//   const srv = await startServer({ model: "qwen3-tiny", args: ["--api-key", "k"] });
+//   srv.url  // "http://127.0.0.1:PORT"
+//   srv.log() // everything the server printed so far
+//   await srv.stop();
+
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+export const BIN = process.env.AGENTSERVE_BIN;
+if (!BIN) throw new Error("set AGENTSERVE_BIN to the agentserve binary");
+
+const MODELS = {
+  "qwen3-tiny": ["--arch", "qwen3", "--shape", "tiny", "--tokenizer", "qwen3", "--seed", "0"],
+  "llama-tiny": ["--arch", "llama", "--shape", "tiny", "--tokenizer", "llama3", "--seed", "0"],
+  "qwen2-tiny": ["--arch", "qwen2", "--shape", "tiny", "--tokenizer", "qwen3", "--seed", "0"],
+};
+
+// The directory of test model `name` (one of MODELS), made on first use.
+export function testModel(name) {
+  const spec = MODELS[name];
+  if (!spec) throw new Error(`unknown test model ${name}`);
+  const base = process.env.AGENTSERVE_TEST_MODELS_DIR || path.join(os.tmpdir(), "agentserve-test-models");
+  const dir = path.join(base, `api-${name}`);
+  if (!fs.existsSync(path.join(dir, "config.json"))) {
+    fs.mkdirSync(base, { recursive: true });
+    // Concurrent test files may race: write to a private directory, then rename into place.
+    const tmp = `${dir}.tmp-${process.pid}`;
+    const r = spawnSync(BIN, ["make-test-model", ...spec, tmp], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`make-test-model failed: ${r.stderr}`);
+    try {
+      fs.renameSync(tmp, dir);
+    } catch {
+      fs.rmSync(tmp, { recursive: true, force: true });  // another process won the race
+    }
+  }
+  return dir;
+}
+
+export async function startServer({ model = "qwen3-tiny", args = [], env = {} } = {}) {
+  const dir = testModel(model);
+  const proc = spawn(BIN, ["serve", "--model", dir, "--port", "0", ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let log = "";
+  const onData = (d) => { log += d.toString(); };
+  proc.stdout.on("data", onData);
+  proc.stderr.on("data", onData);
+  const exited = new Promise((resolve) => proc.on("exit", (code, signal) => resolve({ code, signal })));
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in 60 s:\n${log}`)), 60000);
+    const check = () => {
+      const m = log.match(/is serving \S+ on (http:\/\/[\d.]+:\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    proc.stderr.on("data", check);
+    proc.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening:\n${log}`));
+    });
+  });
+  return {
+    url,
+    proc,
+    modelDir: dir,
+    modelId: path.basename(dir),
+    log: () => log,
+    exited,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+      const killer = setTimeout(() => proc.kill("SIGKILL"), 10000);
+      const r = await exited;
+      clearTimeout(killer);
+      return r;
+    },
+  };
+}
+
+// Reads a whole SSE response body into frames: [{event, data}] (data parsed as JSON when it
+// parses, else kept as text, e.g. "[DONE]").
+export function parseSse(text) {
+  const frames = [];
+  for (const block of text.split(/\n\n/)) {
+    if (!block.trim()) continue;
+    const f = { event: null, data: null, comment: false };
+    const dataLines = [];
+    for (const line of block.split("\n")) {
+      if (line.startsWith(":")) f.comment = true;
+      else if (line.startsWith("event: ")) f.event = line.slice(7);
+      else if (line.startsWith("data: ")) dataLines.push(line.slice(6));
+    }
+    if (dataLines.length) {
+      const d = dataLines.join("\n");
+      try { f.data = JSON.parse(d); } catch { f.data = d; }
+    }
+    frames.push(f);
+  }
+  return frames;
+}
