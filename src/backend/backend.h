@@ -16,7 +16,10 @@ namespace agentserve {
 
 // Geometry of the KV page pool. One page holds `page_size` consecutive positions of one
 // sequence for every layer, K and V: page_bytes = 2 * num_layers * num_kv_heads * page_size *
-// head_dim * dtype_size(dtype).
+// head_dim * dtype_size(dtype). Where a backend keeps those bytes is its own choice (the CPU
+// backend is layer-major, [layer][page][kv][head][slot][dim], so that attention streams one
+// layer's K/V of consecutive pages as one range); export_page hands them out as one
+// contiguous buffer laid out [layer][kv][head][slot][dim], which import_page takes back.
 struct KvGeometry {
   int32_t page_size = 16;
   int32_t num_pages = 0;

@@ -160,19 +160,36 @@ Status CpuBackend::forward(const Batch& batch, std::vector<float>* logits) {
   return {};
 }
 
+// The pool is layer-major (kernels/attention.h): a page is num_layers blocks of
+// layer_block_bytes(), one per layer, num_pages blocks apart. Exported, they lie back to back
+// in layer order ([layer][kv][head][slot][dim]).
+size_t CpuBackend::layer_block_bytes() const {
+  return geometry_.page_bytes() / static_cast<size_t>(geometry_.num_layers);
+}
+
+uint8_t* CpuBackend::page_block(int32_t page, int32_t layer) const {
+  AS_CHECK(page >= 0 && page < geometry_.num_pages);
+  return kv_ + (static_cast<size_t>(layer) * geometry_.num_pages + static_cast<size_t>(page)) *
+                   layer_block_bytes();
+}
+
 void CpuBackend::copy_page(int32_t src_page, int32_t dst_page) {
-  const size_t bytes = geometry_.page_bytes();
-  std::memcpy(kv_ + static_cast<size_t>(dst_page) * bytes, kv_ + static_cast<size_t>(src_page) * bytes, bytes);
+  for (int32_t l = 0; l < geometry_.num_layers; ++l)
+    std::memcpy(page_block(dst_page, l), page_block(src_page, l), layer_block_bytes());
 }
 
 void CpuBackend::export_page(int32_t page, void* host_dst) const {
-  const size_t bytes = geometry_.page_bytes();
-  std::memcpy(host_dst, kv_ + static_cast<size_t>(page) * bytes, bytes);
+  const size_t block = layer_block_bytes();
+  for (int32_t l = 0; l < geometry_.num_layers; ++l)
+    std::memcpy(static_cast<uint8_t*>(host_dst) + static_cast<size_t>(l) * block,
+                page_block(page, l), block);
 }
 
 void CpuBackend::import_page(int32_t page, const void* host_src) {
-  const size_t bytes = geometry_.page_bytes();
-  std::memcpy(kv_ + static_cast<size_t>(page) * bytes, host_src, bytes);
+  const size_t block = layer_block_bytes();
+  for (int32_t l = 0; l < geometry_.num_layers; ++l)
+    std::memcpy(page_block(page, l),
+                static_cast<const uint8_t*>(host_src) + static_cast<size_t>(l) * block, block);
 }
 
 }  // namespace agentserve

@@ -46,6 +46,8 @@ class CpuBackend : public Backend {
  private:
   CpuBackend(const LoadedModel& model, const CpuBackendOptions& options);
   void ensure_scratch(int64_t num_tokens, int64_t num_logit_rows);
+  size_t layer_block_bytes() const;                   // one page's K/V of one layer
+  uint8_t* page_block(int32_t page, int32_t layer) const;
   void run_layer(const Batch& batch, int32_t layer);
 
   const ModelConfig& config_;
@@ -53,7 +55,7 @@ class CpuBackend : public Backend {
   CpuBackendOptions options_;
   KvGeometry geometry_;
   std::unique_ptr<ThreadPool> pool_;
-  uint8_t* kv_ = nullptr;          // [num_pages * page_bytes], 2 MiB aligned
+  uint8_t* kv_ = nullptr;          // [num_layers][num_pages][layer_block_bytes()], 2 MiB aligned
   std::vector<float> inv_freq_;    // [head_dim / 2] rotary frequencies
 
   // Activations, f32, sized for the largest batch seen.

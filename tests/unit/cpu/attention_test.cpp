@@ -60,6 +60,8 @@ Scenario make_scenario(Rng& rng, int32_t head_dim, DType dtype) {
     if (kind == 0) {
       q.step = 1;  // decode
       q.history = std::max<int32_t>(q.history, rng.integer(0, 1) ? 1 : 0);
+      // Long enough that its keys split into spans (256 positions) merged afterwards.
+      if (rng.integer(0, 2) == 0) q.history = static_cast<int32_t>(rng.integer(250, 800));
     } else {
       q.step = static_cast<int32_t>(rng.integer(1, 45));  // prefill chunk
     }
@@ -169,10 +171,10 @@ void check_pool_contents(const Scenario& s) {
         for (int kv = 0; kv < 2; ++kv)
           for (int32_t h = 0; h < g.num_kv_heads; ++h)
             for (int32_t d = 0; d < g.head_dim; ++d) {
+              // Layer-major: [layer][page][kv][head][slot][dim].
               const size_t index =
-                  ((((static_cast<size_t>(q.pages[static_cast<size_t>(p / g.page_size)]) *
-                          g.num_layers +
-                      l) *
+                  ((((static_cast<size_t>(l) * g.num_pages +
+                      q.pages[static_cast<size_t>(p / g.page_size)]) *
                          2 +
                      kv) *
                         g.num_kv_heads +

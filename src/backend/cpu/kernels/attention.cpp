@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backend/cpu/kernels/attention_internal.h"
@@ -35,10 +36,10 @@ void check_geometry(const KvPoolView& kv, int32_t layer) {
   AS_CHECK(layer >= 0 && layer < g.num_layers);
 }
 
-// Element index of (page, layer, kv, head, slot, d = 0).
+// Element index of (layer, page, kv, head, slot, d = 0).
 size_t kv_index(const KvGeometry& g, int32_t page, int32_t layer, int kv, int32_t head,
                 int32_t slot) {
-  return ((((static_cast<size_t>(page) * g.num_layers + layer) * 2 + kv) * g.num_kv_heads + head) *
+  return ((((static_cast<size_t>(layer) * g.num_pages + page) * 2 + kv) * g.num_kv_heads + head) *
               g.page_size +
           slot) *
          g.head_dim;
@@ -69,16 +70,20 @@ void attention_task_portable(const AttentionTask& t, float* scratch) {
   std::fill(row_max, row_max + R, -INFINITY);
   std::fill(row_sum, row_sum + R, 0.0f);
   const int32_t last_pos = t.first_pos + (R - 1) / t.group;
+  const int32_t key_end = std::min(t.key_end, last_pos + 1);
   auto load = [&](size_t index) {
     return t.bf16 ? bf16_to_f32(reinterpret_cast<const uint16_t*>(t.pool)[index])
                   : reinterpret_cast<const float*>(t.pool)[index];
   };
-  for (int32_t j0 = 0; j0 <= last_pos; j0 += t.page_size) {
-    const size_t page_base = static_cast<size_t>(t.pages[j0 / t.page_size]) * t.page_stride;
+  for (int32_t j0 = t.key_begin; j0 < key_end;) {
+    const int32_t slot = j0 % t.page_size;
+    const int32_t in_page = std::min(t.page_size - slot, key_end - j0);
+    const size_t page_base = static_cast<size_t>(t.pages[j0 / t.page_size]) * t.page_stride +
+                             static_cast<size_t>(slot) * D;
     for (int r = 0; r < R; ++r) {
       const int32_t pos = t.first_pos + r / t.group;
       if (pos < j0) continue;
-      const int count = std::min(t.page_size, pos - j0 + 1);
+      const int count = std::min(in_page, pos - j0 + 1);
       const float* qr = t.q + (r / t.group) * t.token_stride + (r % t.group) * D;
       float chunk_max = -INFINITY;
       for (int j = 0; j < count; ++j) {
@@ -102,6 +107,16 @@ void attention_task_portable(const AttentionTask& t, float* scratch) {
       }
       row_sum[r] = row_sum[r] * correction + sum;
     }
+    j0 += in_page;
+  }
+  if (t.partial != nullptr) {
+    for (int r = 0; r < R; ++r) {
+      float* dst = t.partial + static_cast<size_t>(r) * (D + 2);
+      dst[0] = row_max[r];
+      dst[1] = row_sum[r];
+      std::copy(acc + r * D, acc + (r + 1) * D, dst + 2);
+    }
+    return;
   }
   for (int r = 0; r < R; ++r) {
     float* dst = t.out + (r / t.group) * t.token_stride + (r % t.group) * D;
@@ -114,9 +129,54 @@ struct WorkItem {
   int32_t sequence;
   int32_t first_token;  // index into the batch
   int32_t num_tokens;
-  int32_t kv_head;
-  int32_t last_pos;  // cost estimate: keys the item reads
+  int32_t kv_head;             // the first of num_heads consecutive kv heads
+  int32_t num_heads;
+  int32_t key_begin, key_end;  // keys [key_begin, key_end) of the rows' causal range
+  int32_t partial_index;       // -1: normalised output; else its rows' partial states start at
+                               // partials[partial_index * group * (head_dim + 2)]
+  int32_t cost;                // keys x rows the item reads, for ordering
 };
+
+// A decode token's keys (a sequence with one token in the step) split into spans of whole
+// pages, each its own work item, merged afterwards: one token alone would leave threads idle.
+// The split depends on the context length only, so a sequence's result does not depend on
+// the batch it runs in or on the number of threads.
+constexpr int32_t kDecodeSpanKeys = 128;
+
+struct SpanSplit {
+  int32_t span_keys = 0;  // a multiple of page_size
+  int32_t num_spans = 1;
+};
+
+SpanSplit decode_split(int32_t context_len, int32_t page_size) {
+  int32_t spans = (context_len + kDecodeSpanKeys - 1) / kDecodeSpanKeys;
+  if (context_len > 32) spans = std::max(spans, 2);
+  const int32_t pages = (context_len + page_size - 1) / page_size;
+  spans = std::max(1, std::min(spans, pages));
+  SpanSplit s;
+  s.span_keys = (pages + spans - 1) / spans * page_size;
+  s.num_spans = (context_len + s.span_keys - 1) / s.span_keys;
+  return s;
+}
+
+// out = Σ_c exp(max_c - M) acc_c / Σ_c exp(max_c - M) sum_c over the spans' partial states
+// ([num_spans][head_dim + 2] with stride `span_stride` floats), M = max_c max_c.
+void merge_partials(const float* partials, int32_t num_spans, size_t span_stride,
+                    int32_t head_dim, float* out) {
+  float m = -INFINITY;
+  for (int32_t c = 0; c < num_spans; ++c) m = std::max(m, partials[c * span_stride]);
+  float sum = 0.0f;
+  for (int32_t d = 0; d < head_dim; ++d) out[d] = 0.0f;
+  for (int32_t c = 0; c < num_spans; ++c) {
+    const float* p = partials + c * span_stride;
+    if (p[0] == -INFINITY) continue;
+    const float w = std::exp(p[0] - m);
+    sum += w * p[1];
+    for (int32_t d = 0; d < head_dim; ++d) out[d] += w * p[2 + d];
+  }
+  const float inv = 1.0f / sum;
+  for (int32_t d = 0; d < head_dim; ++d) out[d] *= inv;
+}
 
 }  // namespace
 
@@ -154,30 +214,57 @@ void paged_attention(ThreadPool& pool, const Batch& batch, int32_t layer, const 
   AS_CHECK_EQ(num_heads % g.num_kv_heads, 0);
   const int32_t group = static_cast<int32_t>(num_heads / g.num_kv_heads);
   const int32_t tokens_per_item = std::max<int32_t>(1, kRowsPerItem / group);
+  const size_t partial_floats = static_cast<size_t>(g.head_dim) + 2;
+  const bool avx512 =
+      active_cpu_tier() >= CpuTier::kAvx512 && g.head_dim % 16 == 0 && g.head_dim <= 256;
+  // Decode items cover every kv head of a span (page-major streaming) where the kernel can.
+  const bool all_heads = avx512 && g.dtype == DType::kBF16 && g.head_dim % 32 == 0 &&
+                         g.num_kv_heads <= detail::kMaxItemHeads;
+  const int32_t item_heads = all_heads ? g.num_kv_heads : 1;
 
-  // Heaviest items (most keys) first, so the dynamic schedule ends evenly.
-  // The caller's list: workers must not name the thread_local (they would see their own).
+  // The caller's lists: workers must not name the thread_locals (they would see their own).
   static thread_local std::vector<WorkItem> items_storage;
+  static thread_local std::vector<float> partials_storage;
   std::vector<WorkItem>& items = items_storage;
   items.clear();
+  int32_t num_partials = 0;  // partial blocks of `group` rows (one per kv head and span)
   for (int32_t s = 0; s < batch.num_sequences(); ++s) {
     const BatchSequence& seq = batch.sequences[static_cast<size_t>(s)];
+    if (seq.num_tokens == 1) {
+      const SpanSplit split = decode_split(seq.context_len, g.page_size);
+      for (int32_t c = 0; c < split.num_spans; ++c) {
+        const int32_t k0 = c * split.span_keys;
+        const int32_t k1 = std::min(seq.context_len, k0 + split.span_keys);
+        for (int32_t h = 0; h < g.num_kv_heads; h += item_heads) {
+          // Partial blocks are numbered [sequence][span][kv head].
+          const int32_t partial = split.num_spans > 1 ? num_partials + h : -1;
+          items.push_back({s, seq.first_token, 1, h, item_heads, k0, k1, partial,
+                           (k1 - k0) * item_heads});
+        }
+        if (split.num_spans > 1) num_partials += g.num_kv_heads;
+      }
+      continue;
+    }
     for (int32_t t0 = 0; t0 < seq.num_tokens; t0 += tokens_per_item) {
       const int32_t nt = std::min(tokens_per_item, seq.num_tokens - t0);
       const int32_t first = seq.first_token + t0;
       const int32_t last_pos = batch.positions[static_cast<size_t>(first + nt - 1)];
-      for (int32_t h = 0; h < g.num_kv_heads; ++h) items.push_back({s, first, nt, h, last_pos});
+      for (int32_t h = 0; h < g.num_kv_heads; ++h)
+        items.push_back({s, first, nt, h, 1, 0, last_pos + 1, -1, (last_pos + 1) * nt});
     }
   }
+  // Heaviest items first, so the dynamic schedule ends evenly.
   std::stable_sort(items.begin(), items.end(),
-                   [](const WorkItem& a, const WorkItem& b) { return a.last_pos > b.last_pos; });
+                   [](const WorkItem& a, const WorkItem& b) { return a.cost > b.cost; });
+  std::vector<float>& partials = partials_storage;
+  partials.resize(static_cast<size_t>(num_partials) * group * partial_floats);
 
-  const bool avx512 =
-      active_cpu_tier() >= CpuTier::kAvx512 && g.head_dim % 16 == 0 && g.head_dim <= 256;
   const size_t page_stride = kv_index(g, 1, 0, 0, 0, 0);
-  const int32_t max_rows = tokens_per_item * group;
+  const int32_t max_rows = std::max(tokens_per_item * group, group);
   const size_t scratch_floats =
-      detail::attention_scratch_floats(max_rows, g.head_dim) + static_cast<size_t>(g.page_size);
+      std::max(detail::attention_scratch_floats(max_rows, g.head_dim),
+               detail::attention_scratch_floats(group, g.head_dim, item_heads)) +
+      static_cast<size_t>(g.page_size);
   std::atomic<size_t> next{0};
   auto worker = [&](int, int) {
     auto* scratch =
@@ -192,13 +279,16 @@ void paged_attention(ThreadPool& pool, const Batch& batch, int32_t layer, const 
                static_cast<size_t>(w.kv_head) * group * g.head_dim;
       task.out = out + (task.q - q);
       task.num_rows = w.num_tokens * group;
+      task.num_kv_heads = w.num_heads;
       task.group = group;
       task.head_dim = g.head_dim;
       task.first_pos = batch.positions[static_cast<size_t>(w.first_token)];
       task.scale = scale;
+      task.key_begin = w.key_begin;
+      task.key_end = w.key_end;
       task.pages =
           batch.page_table.data() + static_cast<size_t>(seq.page_row) * batch.page_table_stride;
-      for (int32_t p = 0; p <= w.last_pos / g.page_size; ++p)
+      for (int32_t p = w.key_begin / g.page_size; p <= (w.key_end - 1) / g.page_size; ++p)
         AS_CHECK_MSG(task.pages[p] >= 0 && task.pages[p] < g.num_pages,
                      "sequence " + std::to_string(w.sequence) + " page " + std::to_string(p) +
                          " is " + std::to_string(task.pages[p]));
@@ -208,6 +298,9 @@ void paged_attention(ThreadPool& pool, const Batch& batch, int32_t layer, const 
       task.page_stride = page_stride;
       task.k_offset = kv_index(g, 0, layer, 0, w.kv_head, 0);
       task.v_offset = kv_index(g, 0, layer, 1, w.kv_head, 0);
+      if (w.partial_index >= 0)
+        task.partial =
+            partials.data() + static_cast<size_t>(w.partial_index) * group * partial_floats;
       if (avx512) {
         detail::attention_task_avx512(task, scratch);
       } else {
@@ -219,6 +312,40 @@ void paged_attention(ThreadPool& pool, const Batch& batch, int32_t layer, const 
     worker(0, 1);
   } else {
     pool.run(worker);
+  }
+  if (num_partials == 0) return;
+
+  // Merge the spans of each split decode token.
+  std::vector<std::pair<int32_t, int32_t>> splits;  // (sequence, its first partial block)
+  int32_t block = 0;
+  for (int32_t s = 0; s < batch.num_sequences(); ++s) {
+    const BatchSequence& seq = batch.sequences[static_cast<size_t>(s)];
+    if (seq.num_tokens != 1) continue;
+    const SpanSplit split = decode_split(seq.context_len, g.page_size);
+    if (split.num_spans == 1) continue;
+    splits.emplace_back(s, block);
+    block += split.num_spans * g.num_kv_heads;
+  }
+  const auto merge = [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const auto [s, first_block] = splits[static_cast<size_t>(i)];
+      const BatchSequence& seq = batch.sequences[static_cast<size_t>(s)];
+      const int32_t spans = decode_split(seq.context_len, g.page_size).num_spans;
+      for (int32_t h = 0; h < g.num_kv_heads; ++h)
+        for (int32_t r = 0; r < group; ++r) {
+          const float* p = partials.data() +
+                           (static_cast<size_t>(first_block + h) * group + r) * partial_floats;
+          float* dst = out + static_cast<size_t>(seq.first_token) * num_heads * g.head_dim +
+                       (static_cast<size_t>(h) * group + r) * g.head_dim;
+          merge_partials(p, spans, static_cast<size_t>(g.num_kv_heads) * group * partial_floats,
+                         g.head_dim, dst);
+        }
+    }
+  };
+  if (splits.size() > 1 && partials.size() > (1u << 16)) {
+    pool.parallel_for(static_cast<int64_t>(splits.size()), 1, merge);
+  } else {
+    merge(0, static_cast<int64_t>(splits.size()));
   }
 }
 

@@ -1,12 +1,16 @@
 // Paged KV cache store and causal attention over it, for a mixed batch (prefill chunks and
 // decode tokens of many sequences in one step; see backend/batch.h).
 //
-// Pool layout (KvGeometry, backend/backend.h): num_pages pages; element (page, layer,
+// Pool layout (KvGeometry, backend/backend.h): layer-major. Element (layer, page,
 // kv ∈ {0: K, 1: V}, head, slot, d) at index
-//   ((((page * num_layers + layer) * 2 + kv) * num_kv_heads + head) * page_size + slot)
+//   ((((layer * num_pages + page) * 2 + kv) * num_kv_heads + head) * page_size + slot)
 //     * head_dim + d
-// of dtype f32 or bf16 (bf16 stores round to nearest even). So one (page, layer, kv, head)
-// is a contiguous [page_size, head_dim] block.
+// of dtype f32 or bf16 (bf16 stores round to nearest even). So one (layer, page, kv, head) is
+// a contiguous [page_size, head_dim] block, one (layer, page) a contiguous block of
+// 2 * num_kv_heads * page_size * head_dim elements, and a layer's K/V of consecutive page ids
+// is one contiguous range (the page pool hands a fresh sequence consecutive ids). A page's
+// bytes are num_layers such blocks, one per layer; CpuBackend's export/import/copy_page
+// gather and scatter them.
 // Position p of batch row `row` lives in page page_table[row * stride + p / page_size], slot
 // p % page_size.
 #pragma once
@@ -37,7 +41,9 @@ void kv_store(const Batch& batch, int32_t layer, const float* k, const float* v,
 // kv_store), K/V of kv head h / (num_heads / num_kv_heads) (GQA). q, out: f32
 // [T, num_heads, head_dim]; num_heads a multiple of num_kv_heads. Softmax in f32 with max
 // subtraction, online over blocks of keys (no per-token allocation at any context length).
-// Parallel over (sequence, kv head, block of tokens) work items.
+// Parallel over (sequence, kv head, block of tokens) work items; a decode token (a sequence
+// with one token in the step) with a long context also splits its keys into spans of a fixed
+// number of positions, merged afterwards (the split depends only on the context length).
 void paged_attention(ThreadPool& pool, const Batch& batch, int32_t layer, const float* q,
                      int64_t num_heads, float scale, KvPoolView kv, float* out);
 
