@@ -1,0 +1,97 @@
+#include "server/anthropic/message_stream.h"
+
+#include "server/anthropic/message_shape.h"
+
+namespace agentserve::server::anthropic {
+
+using nlohmann::ordered_json;
+
+MessageStream::MessageStream(std::shared_ptr<HttpExchange> exchange, std::string model,
+                             bool max_tokens_clamped)
+    : exchange_(std::move(exchange)), id_(new_message_id()), model_(std::move(model)),
+      clamped_(max_tokens_clamped) {}
+
+void MessageStream::send(std::string_view event, const ordered_json& data) {
+  exchange_->write(sse_frame(event, data));
+}
+
+void MessageStream::begin(int32_t prompt_tokens) {
+  prompt_tokens_ = prompt_tokens;
+  exchange_->start_stream(200, "text/event-stream");
+  send("message_start",
+       {{"type", "message_start"},
+        {"message",
+         {{"id", id_},
+          {"type", "message"},
+          {"role", "assistant"},
+          {"model", model_},
+          {"content", ordered_json::array()},
+          {"stop_reason", nullptr},
+          {"stop_sequence", nullptr},
+          {"usage", usage(prompt_tokens, 0, 0)}}}});
+  send("ping", {{"type", "ping"}});
+}
+
+void MessageStream::open(Block block) {
+  if (open_ == block) return;
+  close();
+  ordered_json start = block == Block::kThinking
+                           ? ordered_json{{"type", "thinking"}, {"thinking", ""}, {"signature", ""}}
+                           : ordered_json{{"type", "text"}, {"text", ""}};
+  send("content_block_start",
+       {{"type", "content_block_start"}, {"index", next_index_}, {"content_block", std::move(start)}});
+  open_ = block;
+}
+
+void MessageStream::close() {
+  if (open_ == Block::kNone) return;
+  // Claude Code renders a thinking block only once it has a signature; a local model has
+  // none to give, and an empty one is accepted.
+  if (open_ == Block::kThinking) {
+    send("content_block_delta", {{"type", "content_block_delta"},
+                                 {"index", next_index_},
+                                 {"delta", {{"type", "signature_delta"}, {"signature", ""}}}});
+  }
+  send("content_block_stop", {{"type", "content_block_stop"}, {"index", next_index_}});
+  open_ = Block::kNone;
+  ++next_index_;
+}
+
+void MessageStream::on_reasoning(std::string_view text) {
+  open(Block::kThinking);
+  send("content_block_delta", {{"type", "content_block_delta"},
+                               {"index", next_index_},
+                               {"delta", {{"type", "thinking_delta"}, {"thinking", text}}}});
+}
+
+void MessageStream::on_text(std::string_view text) {
+  open(Block::kText);
+  send("content_block_delta", {{"type", "content_block_delta"},
+                               {"index", next_index_},
+                               {"delta", {{"type", "text_delta"}, {"text", text}}}});
+}
+
+void MessageStream::on_finish(const GenerationResult& result) {
+  if (result.stop == StopKind::kCancelled) {
+    exchange_->end();
+    return;
+  }
+  if (result.stop == StopKind::kError) {
+    const EngineFailure f = engine_failure(result);
+    send("error", {{"type", "error"},
+                   {"error", {{"type", f.status == 529 ? "overloaded_error" : "api_error"},
+                              {"message", f.message}}}});
+    exchange_->end();
+    return;
+  }
+  close();
+  ordered_json u = usage(result.prompt_tokens, result.cached_prompt_tokens, result.completion_tokens);
+  send("message_delta", {{"type", "message_delta"},
+                         {"delta", {{"stop_reason", stop_reason(result, clamped_)},
+                                    {"stop_sequence", stop_sequence(result)}}},
+                         {"usage", std::move(u)}});
+  send("message_stop", {{"type", "message_stop"}});
+  exchange_->end();
+}
+
+}  // namespace agentserve::server::anthropic

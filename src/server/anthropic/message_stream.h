@@ -1,0 +1,50 @@
+// The streamed Messages answer: generation callbacks → Anthropic SSE events.
+//
+//   message_start (content [], full usage) · ping
+//   per block, indices 0, 1, ...: content_block_start · *_delta ... · content_block_stop
+//     (a thinking block ends with exactly one signature_delta; a block is closed before the
+//      next opens)
+//   message_delta (stop_reason, stop_sequence, cumulative usage) · message_stop
+//
+// An engine failure after message_start becomes an `error` event, then the stream ends.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "server/generation.h"
+#include "server/http_exchange.h"
+
+namespace agentserve::server::anthropic {
+
+class MessageStream : public GenerationSink {
+ public:
+  MessageStream(std::shared_ptr<HttpExchange> exchange, std::string model, bool max_tokens_clamped);
+
+  // Starts the response and sends message_start and a ping. Called once the prompt is rendered
+  // (input_tokens is known) and before the engine starts its prefill.
+  void begin(int32_t prompt_tokens);
+
+  void on_reasoning(std::string_view text) override;
+  void on_text(std::string_view text) override;
+  void on_finish(const GenerationResult& result) override;
+
+ private:
+  enum class Block { kNone, kThinking, kText };
+  void open(Block block);
+  void close();
+  void send(std::string_view event, const nlohmann::ordered_json& data);
+
+  std::shared_ptr<HttpExchange> exchange_;
+  std::string id_;
+  std::string model_;
+  bool clamped_;
+  int32_t prompt_tokens_ = 0;
+  Block open_ = Block::kNone;
+  int next_index_ = 0;  // the index the next block gets
+};
+
+}  // namespace agentserve::server::anthropic

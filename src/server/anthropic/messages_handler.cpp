@@ -1,0 +1,65 @@
+// POST /v1/messages: prepare → render (worker) → fit the output into the context → stream or
+// collect the generation.
+#include <nlohmann/json.hpp>
+
+#include "server/anthropic/handlers.h"
+#include "server/anthropic/message_response.h"
+#include "server/anthropic/message_stream.h"
+#include "server/generation.h"
+#include "server/request_fields.h"
+
+namespace agentserve::server::anthropic {
+
+void handle_messages(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange) {
+  auto prepared = prepare_request(ctx, *exchange, BodyKind::kMessages);
+  if (!prepared) return;
+  auto p = std::make_shared<PreparedRequest>(std::move(*prepared));
+  chat::Conversation conversation = std::move(p->request.conversation);
+  render_for(ctx, exchange, *p->model, std::move(conversation), [&ctx, exchange, p](chat::RenderedPrompt prompt) {
+    const ServedModel& model = *p->model;
+    MessagesRequest& r = p->request;
+    const auto prompt_tokens = static_cast<int32_t>(prompt.token_ids.size());
+    const std::optional<OutputBudget> budget = fit_output(prompt_tokens, r.max_tokens, model.max_context);
+    if (!budget) {
+      respond_prompt_too_long(*exchange, prompt_tokens, model.max_context);
+      return;
+    }
+
+    // max_tokens 0 warms a prompt cache without generating; there is nothing to run.
+    if (budget->max_tokens == 0) {
+      GenerationResult none;
+      none.stop = StopKind::kMaxTokens;
+      none.prompt_tokens = prompt_tokens;
+      if (r.stream) {
+        MessageStream stream(exchange, r.model, false);
+        stream.begin(prompt_tokens);
+        stream.on_finish(none);
+      } else {
+        exchange->respond(200, "application/json",
+                          message_body(r.model, "", "", none, false)
+                              .dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+      }
+      return;
+    }
+
+    GenerationSpec spec;
+    spec.prompt = std::move(prompt.token_ids);
+    spec.sampling = r.sampling;
+    spec.max_tokens = budget->max_tokens;
+    spec.stop_strings = std::move(r.stop_sequences);
+    spec.split_reasoning = model.thinks;
+    spec.starts_in_reasoning = model.thinks && prompt_opens_reasoning(prompt.text);
+    if (r.stream) {
+      auto stream = std::make_shared<MessageStream>(exchange, r.model, budget->clamped);
+      // Claude Code aborts a stream that stays silent for 300 s; a long prefill must not.
+      exchange->set_keepalive(ctx.options().ping_interval, "event: ping\ndata: {\"type\": \"ping\"}\n\n");
+      stream->begin(prompt_tokens);
+      start_generation(ctx, exchange, model, std::move(spec), stream);
+    } else {
+      start_generation(ctx, exchange, model, std::move(spec),
+                       std::make_shared<MessageResponse>(exchange, r.model, budget->clamped));
+    }
+  });
+}
+
+}  // namespace agentserve::server::anthropic
