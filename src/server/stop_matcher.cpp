@@ -20,13 +20,17 @@ bool StopMatcher::push(std::string_view text, std::string* emit, std::string* ma
     emit->swap(pending_);
     return false;
   }
-  // The earliest stop string wins (ties: the longest), as a left-to-right scan would find it.
-  size_t best = std::string::npos, best_len = 0;
+  // The stop string that completes first wins (of two ending at one place, the longer): on a
+  // token stream that is the only rule that does not depend on how the text was chunked, since
+  // a match cannot be taken back once a later-starting one has completed.
+  size_t best = std::string::npos, best_end = std::string::npos;
   for (const std::string& s : stops_) {
     const size_t at = pending_.find(s);
-    if (at != std::string::npos && (at < best || (at == best && s.size() > best_len))) {
+    if (at == std::string::npos) continue;
+    const size_t end = at + s.size();
+    if (end < best_end || (end == best_end && at < best)) {
       best = at;
-      best_len = s.size();
+      best_end = end;
       *matched = s;
     }
   }

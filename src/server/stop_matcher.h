@@ -1,4 +1,4 @@
-// Stop strings matched on generated text across token boundaries. Text that could still be the
+// Stop strings matched on generated text across token boundaries (the first to complete wins). Text that could still be the
 // start of a stop string is held back; a matched stop string and everything after it are never
 // emitted (OpenAI and Anthropic semantics).
 #pragma once
