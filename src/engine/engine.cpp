@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <chrono>
 #include <random>
 #include <span>
 
@@ -107,6 +108,18 @@ bool Engine::step() {
   update_gauges();
   if (step_.empty()) return !scheduler_.idle();
 
+  const auto step_start = std::chrono::steady_clock::now();
+  struct BusyTimer {  // counts the step however it ends
+    EngineGauges& g;
+    std::chrono::steady_clock::time_point start;
+    ~BusyTimer() {
+      g.busy_micros.fetch_add(std::chrono::duration_cast<std::chrono::microseconds>(
+                                  std::chrono::steady_clock::now() - start)
+                                  .count(),
+                              std::memory_order_relaxed);
+      g.steps.fetch_add(1, std::memory_order_relaxed);
+    }
+  } busy_timer{gauges_, step_start};
   Status st = backend_->forward(step_.batch, &logits_);
   if (!st.ok()) {
     AS_LOG_ERROR("forward failed: {}", st.error().to_string());

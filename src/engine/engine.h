@@ -32,6 +32,10 @@ struct EngineGauges {
   std::atomic<int64_t> running{0};
   std::atomic<int64_t> kv_pages_used{0};
   std::atomic<int64_t> kv_pages_total{0};
+  // Time the engine thread spent computing steps (forward pass and sampling), and the steps:
+  // the denominator of the server's per-token overhead (bench/http_load.mjs).
+  std::atomic<int64_t> busy_micros{0};
+  std::atomic<int64_t> steps{0};
 };
 
 struct EngineStats {

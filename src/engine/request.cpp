@@ -18,6 +18,7 @@ void EventChannel::set_notify(std::function<void()> notify) {
 }
 
 void EventChannel::push(EngineEvent event) {
+  event.produced_at = std::chrono::steady_clock::now();
   std::function<void()> notify;
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -42,6 +43,9 @@ struct EngineEvent {
   Usage usage;                         // kFinish
   std::string error;                   // kFinish with kError: what went wrong
   int32_t stop_token = -1;             // kFinish with kStop: the stop token that ended it
+  // When the engine produced it (set by EventChannel::push): the start of the latency from a
+  // sampled token to its bytes on the socket.
+  std::chrono::steady_clock::time_point produced_at{};
 };
 
 // One request's events, produced by the engine thread and consumed by one reader, who either

@@ -66,7 +66,8 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
     if (!answer.empty()) sink_->on_text(answer);
   }
 
-  void on_token(const SampleResult& sample) {
+  void on_token(const EngineEvent& event) {
+    const SampleResult& sample = event.sample;
     const auto now = Clock::now();
     if (generated_ == 0) {
       ctx_.metrics().time_to_first_token().observe(std::chrono::duration<double>(now - submitted_).count());
@@ -84,6 +85,7 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
       stop_string_ = matched;
       cancelled_->store(true);  // the engine stops at its next step
     }
+    if (!release.empty()) exchange_->note_output_origin(event.produced_at);
     emit(release);
   }
 
@@ -132,7 +134,7 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
       auto e = events_->try_pop();
       if (!e) return;
       if (e->kind == EngineEvent::Kind::kToken) {
-        on_token(e->sample);
+        on_token(*e);
       } else {
         on_finish(*e);
       }

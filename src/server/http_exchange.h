@@ -46,6 +46,9 @@ class HttpExchange {
   // While streaming, write `frame` whenever nothing else was written for `interval` (Anthropic
   // pings, SSE comments), so client watchdogs see bytes during long prefills.
   virtual void set_keepalive(std::chrono::milliseconds interval, std::string frame) = 0;
+  // The next write() carries output the engine produced at `t`; the server measures the time
+  // from `t` to those bytes being on the socket (metric agentserve_token_to_socket_seconds).
+  virtual void note_output_origin(std::chrono::steady_clock::time_point t) { (void)t; }
 
   // The client hung up (detected at once, not at the next write). `fn` runs once, on the
   // server's I/O thread; set it before starting work that should stop with the client.

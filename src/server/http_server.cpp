@@ -38,8 +38,8 @@ std::string new_request_id() {
 // coroutine (I/O thread) writes what it holds. `wake_` is cancelled to signal new output.
 class BeastExchange : public HttpExchange, public std::enable_shared_from_this<BeastExchange> {
  public:
-  BeastExchange(asio::any_io_executor ex, HttpRequest request)
-      : executor_(ex), wake_(ex), request_(std::move(request)) {}
+  BeastExchange(asio::any_io_executor ex, HttpRequest request, Histogram* output_latency)
+      : executor_(ex), wake_(ex), request_(std::move(request)), output_latency_(output_latency) {}
 
   const HttpRequest& request() const override { return request_; }
 
@@ -93,6 +93,11 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
     keepalive_frame_ = std::move(frame);
   }
 
+  void note_output_origin(Clock::time_point t) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (origin_ == Clock::time_point{} || t < origin_) origin_ = t;  // the oldest unsent output
+  }
+
   bool client_gone() const override { return gone_.load(); }
 
   void on_client_gone(std::function<void()> fn) override {
@@ -100,7 +105,7 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
       if (self->gone_.load()) {
         fn();
       } else {
-        self->on_gone_ = std::move(fn);
+        self->on_gone_.push_back(std::move(fn));
       }
     });
   }
@@ -110,11 +115,9 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
   // I/O thread: the client closed its end.
   void mark_gone() {
     if (gone_.exchange(true)) return;
-    if (on_gone_) {
-      auto fn = std::move(on_gone_);
-      on_gone_ = nullptr;
-      fn();
-    }
+    auto fns = std::move(on_gone_);
+    on_gone_.clear();
+    for (auto& fn : fns) fn();
     wake_.cancel();
   }
 
@@ -129,12 +132,14 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
     while (true) {
       Mode mode;
       std::string chunk;
+      Clock::time_point origin{};
       bool ended = false;
       std::chrono::milliseconds keepalive{0};
       {
         std::lock_guard<std::mutex> lock(mutex_);
         mode = mode_;
         chunk.swap(pending_);
+        if (!chunk.empty()) std::swap(origin, origin_);
         ended = ended_;
         keepalive = keepalive_interval_;
       }
@@ -170,6 +175,8 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
                                      asio::redirect_error(asio::use_awaitable, ec));
           if (ec) co_return -1;
           last_write = Clock::now();
+          if (origin != Clock::time_point{} && output_latency_ != nullptr)
+            output_latency_->observe(std::chrono::duration<double>(last_write - origin).count());
         }
         if (ended) {
           co_await asio::async_write(socket, http::make_chunk_last(),
@@ -238,7 +245,9 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
   asio::any_io_executor executor_;
   asio::steady_timer wake_;
   HttpRequest request_;
+  Histogram* output_latency_;
   std::mutex mutex_;
+  Clock::time_point origin_{};  // engine time of the oldest output in pending_
   Mode mode_ = Mode::kNone;
   int status_ = 200;
   std::string content_type_, body_, pending_, keepalive_frame_;
@@ -247,7 +256,8 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
   bool signalled_ = false;
   std::chrono::milliseconds keepalive_interval_{0};
   std::atomic<bool> gone_{false};
-  std::function<void()> on_gone_;  // I/O thread only
+  // I/O thread only. Several: a request with n choices runs n generations, each cancelled here.
+  std::vector<std::function<void()>> on_gone_;
   bool watching_ = false;           // I/O thread only
 };
 
@@ -300,7 +310,7 @@ struct HttpServer::Impl {
       }
       req.request_id = new_request_id();
       if (ec == http::error::body_limit) {
-        auto ex = std::make_shared<BeastExchange>(socket.get_executor(), std::move(req));
+        auto ex = std::make_shared<BeastExchange>(socket.get_executor(), std::move(req), nullptr);
         respond_error(*ex, api_family_of(ex->request()),
                       {413,
                        "request body is larger than the limit of " +
@@ -316,7 +326,8 @@ struct HttpServer::Impl {
       req.body = std::move(parser.get().body());
       const bool keep_alive = msg.keep_alive();
 
-      auto ex = std::make_shared<BeastExchange>(socket.get_executor(), std::move(req));
+      auto ex = std::make_shared<BeastExchange>(socket.get_executor(), std::move(req),
+                                                &ctx.metrics().token_to_socket());
       const HttpRequest& r = ex->request();
       std::string rest;
       bool path_known = false;

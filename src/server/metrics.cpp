@@ -64,6 +64,17 @@ std::string Metrics::prometheus_text(const Gauges& g) const {
                           "Time from submission to the first generated token.");
   itl_.append_prometheus(&out, "agentserve_inter_token_latency_seconds",
                          "Time between consecutive generated tokens of a request.");
+  token_to_socket_.append_prometheus(&out, "agentserve_token_to_socket_seconds",
+                                     "Time from the engine producing a token to its bytes on the socket.");
+  out += fmt::format(
+      "# HELP agentserve_engine_busy_seconds_total Time the engine spent computing steps.\n"
+      "# TYPE agentserve_engine_busy_seconds_total counter\nagentserve_engine_busy_seconds_total {:.6f}\n",
+      g.engine_busy_seconds);
+  counter("agentserve_engine_steps_total", "Engine steps (forward passes).", g.engine_steps);
+  out += fmt::format(
+      "# HELP agentserve_io_thread_cpu_seconds_total CPU time of the HTTP I/O thread.\n"
+      "# TYPE agentserve_io_thread_cpu_seconds_total counter\nagentserve_io_thread_cpu_seconds_total {:.6f}\n",
+      g.io_thread_cpu_seconds);
   gauge("agentserve_queue_depth", "Requests waiting for the engine.", g.queue_depth);
   gauge("agentserve_running_sequences", "Sequences being computed.", g.running);
   gauge("agentserve_kv_pages_used", "KV cache pages in use.", g.kv_pages_used);

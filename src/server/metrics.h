@@ -16,8 +16,11 @@ namespace agentserve::server {
 class Histogram {
  public:
   // Upper bounds in seconds (the last bucket is +Inf).
-  static constexpr std::array<double, 14> kBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                                     0.25,  0.5,    1,     2.5,  5,    10,  30};
+  // Sub-millisecond buckets first: the token-to-socket latency target is 1 ms at p99.
+  static constexpr std::array<double, 18> kBounds = {0.0001, 0.00025, 0.0005, 0.00075, 0.001,
+                                                     0.0025, 0.005,   0.01,   0.025,   0.05,
+                                                     0.1,    0.25,    0.5,    1,       2.5,
+                                                     5,      10,      30};
   void observe(double seconds);
   void append_prometheus(std::string* out, std::string_view name, std::string_view help) const;
 
@@ -33,12 +36,17 @@ class Metrics {
   void add_tokens(int64_t prompt, int64_t cached, int64_t generated);
   Histogram& time_to_first_token() { return ttft_; }
   Histogram& inter_token_latency() { return itl_; }
+  // From the engine producing a token to its bytes written to the socket.
+  Histogram& token_to_socket() { return token_to_socket_; }
 
   struct Gauges {
     int64_t queue_depth = 0;    // requests waiting for the engine
     int64_t running = 0;        // sequences being computed
     int64_t kv_pages_used = 0;
     int64_t kv_pages_total = 0;
+    double engine_busy_seconds = 0;  // engine thread computing steps
+    int64_t engine_steps = 0;
+    double io_thread_cpu_seconds = 0;  // the HTTP I/O thread's CPU time: the server's overhead
   };
   std::string prometheus_text(const Gauges& gauges) const;
 
@@ -46,7 +54,7 @@ class Metrics {
   mutable std::mutex mutex_;
   std::map<std::pair<std::string, int>, uint64_t> requests_;
   std::atomic<int64_t> prompt_tokens_{0}, cached_tokens_{0}, generated_tokens_{0};
-  Histogram ttft_, itl_;
+  Histogram ttft_, itl_, token_to_socket_;
 };
 
 }  // namespace agentserve::server

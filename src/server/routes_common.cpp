@@ -60,6 +60,12 @@ void register_common_routes(Router& router, ServerContext& ctx) {
     g.running = eg.running.load();
     g.kv_pages_used = eg.kv_pages_used.load();
     g.kv_pages_total = eg.kv_pages_total.load();
+    g.engine_busy_seconds = static_cast<double>(eg.busy_micros.load()) / 1e6;
+    g.engine_steps = eg.steps.load();
+    // Handlers run on the I/O thread, so this thread's CPU clock is the I/O thread's.
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    g.io_thread_cpu_seconds = static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
     ex->respond(200, "text/plain; version=0.0.4", ctx.metrics().prometheus_text(g));
   });
   // Every name the model answers to, the served id first.
