@@ -1,0 +1,375 @@
+// The Anthropic Messages API against a real `agentserve serve`, through the official SDK
+// (@anthropic-ai/sdk, the client Claude Code is built on) and raw fetch where the exact wire
+// shape matters.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import Anthropic from "@anthropic-ai/sdk";
+import { startServer, parseSse } from "./lib/server.mjs";
+
+let srv, client;      // default context (8192)
+let small, smallClient;  // --ctx 256: clamping and overflow
+let authed;           // --api-key
+
+before(async () => {
+  [srv, small, authed] = await Promise.all([
+    startServer({ model: "qwen3-tiny" }),
+    startServer({ model: "qwen3-tiny", args: ["--ctx", "256"] }),
+    startServer({ model: "qwen3-tiny", args: ["--api-key", "sekret"] }),
+  ]);
+  client = new Anthropic({ baseURL: srv.url, apiKey: "dummy", maxRetries: 0 });
+  smallClient = new Anthropic({ baseURL: small.url, apiKey: "dummy", maxRetries: 0 });
+});
+
+after(async () => {
+  await Promise.all([srv?.stop(), small?.stop(), authed?.stop()]);
+});
+
+const MODEL = "claude-opus-4-8";
+const hello = [{ role: "user", content: "Write a short poem about the sea." }];
+
+async function post(url, body, headers = {}) {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", "anthropic-version": "2023-06-01", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+// A streamed request's frames, checked for the invariants every stream must hold.
+async function streamFrames(url, body) {
+  const r = await post(url, { ...body, stream: true });
+  assert.equal(r.status, 200, r.text);
+  assert.match(r.headers.get("content-type"), /^text\/event-stream/);
+  const frames = parseSse(r.text);
+  for (const f of frames) {
+    assert.ok(f.event, `frame without an event line: ${JSON.stringify(f)}`);
+    assert.equal(f.data.type, f.event, "event line and data.type agree");
+  }
+  return frames;
+}
+
+function checkSequence(frames) {
+  const names = frames.map((f) => f.event).filter((e) => e !== "ping");
+  assert.equal(names[0], "message_start");
+  assert.equal(names.at(-1), "message_stop");
+  assert.equal(names.at(-2), "message_delta");
+  let open = null;
+  let next = 0;
+  for (const f of frames) {
+    const d = f.data;
+    if (f.event === "content_block_start") {
+      assert.equal(open, null, "a block opens only after the previous one closed");
+      assert.equal(d.index, next, "block indices are sequential");
+      open = d.index;
+    } else if (f.event === "content_block_delta") {
+      assert.equal(d.index, open, "deltas belong to the open block");
+    } else if (f.event === "content_block_stop") {
+      assert.equal(d.index, open);
+      open = null;
+      next++;
+    }
+  }
+  assert.equal(open, null, "every block is closed");
+}
+
+test("non-streamed and streamed greedy answers agree (SDK)", async () => {
+  const body = { model: MODEL, max_tokens: 24, temperature: 0, messages: hello };
+  const msg = await client.messages.create(body);
+  assert.match(msg.id, /^msg_/);
+  assert.equal(msg.type, "message");
+  assert.equal(msg.role, "assistant");
+  assert.equal(msg.model, MODEL);
+  assert.equal(msg.stop_reason, "max_tokens");
+  assert.equal(msg.stop_sequence, null);
+  assert.equal(msg.content.length, 1);
+  assert.equal(msg.content[0].type, "text");
+  assert.ok(msg.content[0].text.length > 0);
+  assert.equal(msg.usage.output_tokens, 24);
+  assert.ok(msg.usage.input_tokens > 0);
+  assert.equal(msg.usage.cache_creation_input_tokens, 0);
+  assert.equal(typeof msg.usage.cache_read_input_tokens, "number");
+
+  const final = await client.messages.stream(body).finalMessage();
+  assert.deepEqual(final.content, msg.content);
+  assert.equal(final.stop_reason, msg.stop_reason);
+  assert.equal(final.stop_sequence, null);
+  assert.equal(final.usage.output_tokens, msg.usage.output_tokens);
+  assert.equal(final.usage.input_tokens + final.usage.cache_read_input_tokens,
+               msg.usage.input_tokens + msg.usage.cache_read_input_tokens);
+});
+
+test("stream wire format: event lines, order, indices, usage", async () => {
+  const frames = await streamFrames(`${srv.url}/v1/messages`,
+                                    { model: MODEL, max_tokens: 8, temperature: 0, messages: hello });
+  checkSequence(frames);
+  const start = frames[0].data.message;
+  assert.deepEqual(start.content, []);
+  assert.equal(start.stop_reason, null);
+  assert.equal(start.stop_sequence, null);
+  for (const k of ["input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"])
+    assert.equal(typeof start.usage[k], "number", `message_start usage.${k}`);
+  assert.ok(start.usage.input_tokens > 0);
+  assert.equal(frames[1].event, "ping", "a ping follows message_start");
+  const delta = frames.find((f) => f.event === "message_delta").data;
+  assert.equal(delta.delta.stop_reason, "max_tokens");
+  assert.ok("stop_sequence" in delta.delta);
+  assert.equal(delta.usage.output_tokens, 8);
+  assert.equal(delta.usage.input_tokens + delta.usage.cache_read_input_tokens, start.usage.input_tokens);
+  const text = frames.filter((f) => f.event === "content_block_delta").map((f) => f.data.delta.text).join("");
+  assert.ok(text.length > 0);
+});
+
+test("?beta=true is accepted (Claude Code's path)", async () => {
+  const r = await post(`${srv.url}/v1/messages?beta=true`, { model: MODEL, max_tokens: 2, messages: hello });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(JSON.parse(r.text).type, "message");
+  const c = await post(`${srv.url}/v1/messages/count_tokens?beta=true`, { model: MODEL, messages: hello });
+  assert.equal(c.status, 200, c.text);
+});
+
+test("stop_sequences end the output right before the match", async () => {
+  const base = { model: MODEL, max_tokens: 40, temperature: 0, messages: hello };
+  const full = (await client.messages.create(base)).content[0].text;
+  const mid = Math.floor(full.length / 2);
+  const stop = full.slice(mid, mid + 3);
+  assert.equal(stop.length, 3);
+  const expected = full.slice(0, full.indexOf(stop));
+  for (const stream of [false, true]) {
+    const msg = stream
+      ? await client.messages.stream({ ...base, stop_sequences: [stop] }).finalMessage()
+      : await client.messages.create({ ...base, stop_sequences: [stop] });
+    assert.equal(msg.stop_reason, "stop_sequence");
+    assert.equal(msg.stop_sequence, stop);
+    assert.equal(msg.content.map((b) => b.text).join(""), expected);
+  }
+});
+
+test("max_tokens 0 answers at once without generating (cache prewarm)", async () => {
+  const msg = await client.messages.create({ model: MODEL, max_tokens: 0, messages: hello });
+  assert.equal(msg.stop_reason, "max_tokens");
+  assert.equal(msg.usage.output_tokens, 0);
+  assert.deepEqual(msg.content, []);
+  const frames = await streamFrames(`${srv.url}/v1/messages`, { model: MODEL, max_tokens: 0, messages: hello });
+  checkSequence(frames);
+  assert.equal(frames.find((f) => f.event === "message_delta").data.delta.stop_reason, "max_tokens");
+});
+
+test("max_tokens beyond the context is clamped: model_context_window_exceeded", async () => {
+  const body = { model: MODEL, max_tokens: 64000, temperature: 0, messages: hello };
+  // Raw fetch: the SDK itself refuses a non-streamed request for 64000 tokens.
+  const r = await post(`${small.url}/v1/messages`, body);
+  assert.equal(r.status, 200, r.text);
+  const msg = JSON.parse(r.text);
+  assert.equal(msg.stop_reason, "model_context_window_exceeded");
+  const prompt = msg.usage.input_tokens + msg.usage.cache_read_input_tokens;
+  assert.equal(prompt + msg.usage.output_tokens, 256);
+  const frames = await streamFrames(`${small.url}/v1/messages`, body);
+  checkSequence(frames);
+  assert.equal(frames.find((f) => f.event === "message_delta").data.delta.stop_reason,
+               "model_context_window_exceeded");
+});
+
+test("a prompt longer than the context: 400 with Claude Code's compaction wording", async () => {
+  const long = [{ role: "user", content: "tide ".repeat(400) }];
+  const r = await post(`${small.url}/v1/messages`, { model: MODEL, max_tokens: 10, messages: long });
+  assert.equal(r.status, 400);
+  const err = JSON.parse(r.text);
+  assert.equal(err.type, "error");
+  assert.equal(err.error.type, "invalid_request_error");
+  const m = err.error.message.match(/^prompt is too long: (\d+) tokens > (\d+) maximum$/);
+  assert.ok(m, err.error.message);
+  assert.ok(+m[1] > +m[2]);
+  const counted = await smallClient.messages.countTokens({ model: MODEL, messages: long });
+  assert.equal(counted.input_tokens, +m[1]);
+  await assert.rejects(smallClient.messages.create({ model: MODEL, max_tokens: 10, messages: long }),
+                       (e) => e instanceof Anthropic.BadRequestError && /prompt is too long/.test(e.message));
+});
+
+// A Claude-Code-shaped conversation: system blocks (with cache_control), tools (custom and a
+// server tool), a tool_use/tool_result round, a mid-conversation system message.
+const agentBody = {
+  model: MODEL,
+  system: [
+    { type: "text", text: "x-anthropic-billing-header: cc_version=2.1.332; cc_entrypoint=cli;" },
+    { type: "text", text: "You are a coding agent." },
+    { type: "text", text: "Be brief.", cache_control: { type: "ephemeral" } },
+  ],
+  tools: [
+    { name: "Read", description: "Read a file", input_schema: { type: "object", properties: { path: { type: "string" }, limit: { type: "integer" } }, required: ["path"] } },
+    { type: "web_search_20250305", name: "web_search", max_uses: 3 },
+  ],
+  tool_choice: { type: "auto" },
+  thinking: { type: "adaptive" },
+  metadata: { user_id: "{\"session_id\":\"abc\"}" },
+  context_management: { edits: [{ type: "clear_thinking_20251015", keep: "all" }] },
+  output_config: { effort: "high" },
+  messages: [
+    { role: "user", content: [{ type: "text", text: "<system-reminder>today</system-reminder>" }, { type: "text", text: "read a.txt", cache_control: { type: "ephemeral" } }] },
+    { role: "system", content: "Agent types: general." },
+    { role: "assistant", content: [
+      { type: "thinking", thinking: "I should read it.", signature: "sig" },
+      { type: "text", text: "Reading." },
+      { type: "tool_use", id: "toolu_01", name: "Read", input: { path: "a.txt", limit: 10 } },
+    ] },
+    { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_01", content: [{ type: "text", text: "hello" }] }] },
+    { role: "system", content: [{ type: "text", text: "Reminder: stay on task." }] },
+    { role: "user", content: "and now?" },
+  ],
+};
+
+test("count_tokens equals the prompt that /v1/messages prefills", async () => {
+  const counted = await client.messages.countTokens(agentBody);
+  assert.ok(counted.input_tokens > 50, JSON.stringify(counted));
+  const frames = await streamFrames(`${srv.url}/v1/messages`, { ...agentBody, max_tokens: 1 });
+  checkSequence(frames);
+  assert.equal(frames[0].data.message.usage.input_tokens, counted.input_tokens);
+  const msg = await client.messages.create({ ...agentBody, max_tokens: 1 });
+  assert.equal(msg.usage.input_tokens + msg.usage.cache_read_input_tokens, counted.input_tokens);
+  // Every part of the body reaches the prompt: dropping any of them changes the count.
+  const without = async (patch) => (await client.messages.countTokens({ ...agentBody, ...patch })).input_tokens;
+  assert.ok(await without({ tools: [] }) < counted.input_tokens, "tools are rendered");
+  assert.ok(await without({ system: "You are a coding agent." }) < counted.input_tokens, "system blocks are rendered");
+  // The attribution block is left out: it changes with every Claude Code version.
+  const noBilling = { system: agentBody.system.slice(1) };
+  assert.equal(await without(noBilling), counted.input_tokens);
+});
+
+test("merged turns, is_error results and string contents are accepted", async () => {
+  const msg = await client.messages.create({
+    model: MODEL, max_tokens: 2,
+    messages: [
+      { role: "user", content: "one" },
+      { role: "user", content: [{ type: "text", text: "two" }] },
+      { role: "assistant", content: [{ type: "tool_use", id: "t1", name: "Bash", input: {} }] },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: "t1", content: "boom", is_error: true }, { type: "text", text: "fix it" }] },
+    ],
+  });
+  assert.equal(msg.type, "message");
+});
+
+test("unknown and server-side block types are dropped, never a 400", async () => {
+  const msg = await client.messages.create({
+    model: MODEL, max_tokens: 2,
+    messages: [
+      { role: "user", content: [
+        { type: "text", text: "look" },
+        { type: "image", source: { type: "base64", media_type: "image/png", data: "iVBORw0KGgo=" } },
+        { type: "document", source: { type: "text", media_type: "text/plain", data: "doc text" } },
+        { type: "document", source: { type: "base64", media_type: "application/pdf", data: "JVBERi0=" } },
+        { type: "a_block_from_the_future", whatever: 1 },
+      ] },
+      { role: "assistant", content: [
+        { type: "redacted_thinking", data: "opaque" },
+        { type: "server_tool_use", id: "srvtoolu_1", name: "web_search", input: { query: "x" } },
+        { type: "web_search_tool_result", tool_use_id: "srvtoolu_1", content: [] },
+        { type: "text", text: "found nothing" },
+      ] },
+      { role: "user", content: "ok" },
+    ],
+  });
+  assert.equal(msg.type, "message");
+});
+
+test("thinking enabled/disabled reaches the template (Qwen3: enable_thinking)", async () => {
+  const count = async (thinking) =>
+    (await client.messages.countTokens({ model: MODEL, messages: hello, ...(thinking ? { thinking } : {}) })).input_tokens;
+  const dflt = await count(null);
+  const enabled = await count({ type: "enabled", budget_tokens: 2048 });
+  const adaptive = await count({ type: "adaptive" });
+  const disabled = await count({ type: "disabled" });
+  // Qwen3's template thinks by default; disabled closes an empty <think></think> in the prompt.
+  assert.equal(enabled, dflt);
+  assert.equal(adaptive, dflt);
+  assert.ok(disabled > enabled, `disabled ${disabled} vs enabled ${enabled}`);
+});
+
+test("model names: claude-* maps to the served model, others are 404 not_found_error", async () => {
+  for (const model of ["claude-opus-4-8", "claude-haiku-4-5-20251001", srv.modelId]) {
+    const msg = await client.messages.create({ model, max_tokens: 1, messages: hello });
+    assert.equal(msg.model, model);
+  }
+  await assert.rejects(client.messages.create({ model: "gpt-5", max_tokens: 1, messages: hello }),
+                       (e) => e instanceof Anthropic.NotFoundError && e.error?.error?.type === "not_found_error");
+  const r = await post(`${srv.url}/v1/messages/count_tokens`, { model: "gpt-5", messages: hello });
+  assert.equal(r.status, 404);
+});
+
+test("GET /v1/models in Anthropic's shape (SDK models.list)", async () => {
+  const ids = [];
+  for await (const m of client.models.list()) {
+    assert.equal(m.type, "model");
+    assert.equal(typeof m.display_name, "string");
+    assert.ok(!Number.isNaN(Date.parse(m.created_at)));
+    ids.push(m.id);
+  }
+  assert.deepEqual(ids, [srv.modelId]);
+});
+
+test("--api-key: x-api-key and Bearer accepted, anything else 401 authentication_error", async () => {
+  const body = { model: MODEL, max_tokens: 1, messages: hello };
+  assert.equal((await new Anthropic({ baseURL: authed.url, apiKey: "sekret" }).messages.create(body)).type, "message");
+  assert.equal((await new Anthropic({ baseURL: authed.url, apiKey: null, authToken: "sekret" }).messages.create(body)).type, "message");
+  await assert.rejects(new Anthropic({ baseURL: authed.url, apiKey: "wrong", maxRetries: 0 }).messages.create(body),
+                       (e) => e instanceof Anthropic.AuthenticationError && e.error?.error?.type === "authentication_error");
+  const r = await post(`${authed.url}/v1/messages/count_tokens`, { model: MODEL, messages: hello });
+  assert.equal(r.status, 401);
+  assert.equal(JSON.parse(r.text).error.type, "authentication_error");
+});
+
+test("malformed requests: 400 invalid_request_error naming the field", async () => {
+  const cases = [
+    ["{not json", /JSON/],
+    [{ model: MODEL, messages: hello }, /max_tokens/],
+    [{ model: MODEL, max_tokens: "10", messages: hello }, /max_tokens/],
+    [{ model: MODEL, max_tokens: -1, messages: hello }, /max_tokens/],
+    [{ model: MODEL, max_tokens: 5, messages: "hi" }, /messages/],
+    [{ model: MODEL, max_tokens: 5 }, /messages/],
+    [{ model: MODEL, max_tokens: 5, messages: [{ role: "robot", content: "hi" }] }, /role/],
+    [{ model: MODEL, max_tokens: 5, messages: [{ role: "user", content: [{ type: "text" }] }] }, /messages\.0\.content\.0\.text/],
+    [{ model: MODEL, max_tokens: 5, messages: [{ role: "user", content: 5 }] }, /content/],
+    [{ model: MODEL, max_tokens: 5, temperature: 1.5, messages: hello }, /temperature/],
+    [{ model: MODEL, max_tokens: 5, stop_sequences: [1], messages: hello }, /stop_sequences/],
+    [{ model: MODEL, max_tokens: 5, tools: [{ name: "x" }], messages: hello }, /input_schema/],
+    [{ model: MODEL, max_tokens: 5, tool_choice: { type: "tool" }, messages: hello }, /tool_choice/],
+    [{ model: MODEL, max_tokens: 5, messages: [{ role: "assistant", content: [{ type: "tool_use", id: "a", name: "b", input: "x" }] }] }, /input/],
+  ];
+  for (const [body, re] of cases) {
+    const r = await post(`${srv.url}/v1/messages`, body);
+    assert.equal(r.status, 400, `${JSON.stringify(body)} → ${r.text}`);
+    const err = JSON.parse(r.text);
+    assert.equal(err.type, "error");
+    assert.equal(err.error.type, "invalid_request_error");
+    assert.match(err.error.message, re);
+    assert.match(err.request_id, /^req_/);
+    assert.equal(r.headers.get("request-id"), err.request_id);
+  }
+});
+
+async function kvPagesUsed(url) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return +text.match(/^agentserve_kv_pages_used (\d+)/m)[1];
+}
+
+test("a client that aborts mid-stream cancels the generation", async () => {
+  const ac = new AbortController();
+  const res = await fetch(`${srv.url}/v1/messages`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: MODEL, max_tokens: 6000, stream: true, messages: hello }),
+    signal: ac.signal,
+  });
+  const reader = res.body.getReader();
+  let seen = "";
+  while (!seen.includes("content_block_delta")) seen += new TextDecoder().decode((await reader.read()).value);
+  assert.ok(await kvPagesUsed(srv.url) > 0, "the generation holds KV pages while it runs");
+  ac.abort();
+  let pages = -1;
+  for (let i = 0; i < 50 && pages !== 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    pages = await kvPagesUsed(srv.url);
+  }
+  assert.equal(pages, 0, "KV pages are released after the client left");
+  const msg = await client.messages.create({ model: MODEL, max_tokens: 2, messages: hello });
+  assert.equal(msg.type, "message");
+});
