@@ -1,0 +1,176 @@
+#include "server/openai/chat_response.h"
+
+#include <vector>
+
+#include "base/log.h"
+#include "server/openai/logprobs.h"
+
+namespace agentserve::server::openai {
+namespace {
+
+ordered_json error_object(const GenerationResult& r) {
+  return {{"error",
+           {{"message", "generation failed: " + r.error},
+            {"type", "server_error"},
+            {"param", nullptr},
+            {"code", "engine_error"}}}};
+}
+
+class ChatCollector : public ChoiceEncoder {
+ public:
+  ChatCollector(std::shared_ptr<HttpExchange> ex, const ServedModel& model, ChatEnvelope env)
+      : ex_(std::move(ex)), model_(model), env_(std::move(env)), choices_(env_.n) {}
+
+  void on_reasoning(int i, std::string_view text) override { choices_[i].reasoning += text; }
+  void on_text(int i, std::string_view text) override { choices_[i].content += text; }
+  void on_token(int i, const SampleResult& s, std::string_view b) override {
+    if (env_.logprobs) choices_[i].logprobs.push_back(chat_logprob_entry(s, b, *model_.tokenizer));
+  }
+  void on_choice_finish(int i, const GenerationResult& r) override {
+    choices_[i].result = r;
+    usage_.add(r, i == 0);
+  }
+
+  void on_all_finished() override {
+    for (const Choice& c : choices_) {
+      if (c.result.stop == StopKind::kError) {
+        respond_error(*ex_, ApiFamily::kOpenAI,
+                      {500, "generation failed: " + c.result.error, "engine_error", ""});
+        return;
+      }
+    }
+    ordered_json choices = ordered_json::array();
+    for (int i = 0; i < env_.n; ++i) {
+      Choice& c = choices_[i];
+      ordered_json message = {{"role", "assistant"}, {"content", std::move(c.content)}};
+      if (env_.thinks && !c.reasoning.empty()) message["reasoning_content"] = std::move(c.reasoning);
+      ordered_json lp = nullptr;
+      if (env_.logprobs) lp = {{"content", std::move(c.logprobs)}, {"refusal", nullptr}};
+      choices.push_back({{"index", i},
+                         {"message", std::move(message)},
+                         {"logprobs", std::move(lp)},
+                         {"finish_reason", finish_reason(c.result.stop)}});
+    }
+    ordered_json body = {{"id", env_.id},
+                         {"object", "chat.completion"},
+                         {"created", env_.created},
+                         {"model", env_.model},
+                         {"choices", std::move(choices)},
+                         {"usage", usage_json(usage_, env_.thinks)}};
+    ex_->respond(200, "application/json", dump(body));
+  }
+
+ private:
+  struct Choice {
+    std::string content, reasoning;
+    ordered_json logprobs = ordered_json::array();
+    GenerationResult result;
+  };
+  std::shared_ptr<HttpExchange> ex_;
+  const ServedModel& model_;
+  ChatEnvelope env_;
+  std::vector<Choice> choices_;
+  UsageTotals usage_;
+};
+
+class ChatStreamer : public ChoiceEncoder {
+ public:
+  ChatStreamer(std::shared_ptr<HttpExchange> ex, ServerContext& ctx, const ServedModel& model,
+               ChatEnvelope env)
+      : ex_(std::move(ex)), model_(model), env_(std::move(env)), pending_(env_.n) {
+    ex_->start_stream(200, "text/event-stream");
+    ex_->set_keepalive(ctx.options().ping_interval, kSseKeepAlive);
+    std::string frames;
+    for (int i = 0; i < env_.n; ++i)
+      frames += sse(chunk(i, {{"role", "assistant"}, {"content", ""}}, nullptr));
+    ex_->write(std::move(frames));
+  }
+
+  void on_reasoning(int i, std::string_view text) override {
+    delta(i, {{"reasoning_content", std::string(text)}});
+  }
+  void on_text(int i, std::string_view text) override { delta(i, {{"content", std::string(text)}}); }
+  void on_token(int i, const SampleResult& s, std::string_view b) override {
+    if (env_.logprobs) pending_[i].push_back(chat_logprob_entry(s, b, *model_.tokenizer));
+  }
+
+  void on_choice_finish(int i, const GenerationResult& r) override {
+    usage_.add(r, i == 0);
+    if (failed_) return;
+    if (r.stop == StopKind::kError) {
+      // Headers are gone: the error can only travel as an event, and the stream ends with it.
+      AS_LOG_WARN("{}: generation failed mid-stream: {}", ex_->request().request_id, r.error);
+      ex_->write(sse(error_object(r)));
+      ex_->end();
+      failed_ = true;
+      return;
+    }
+    if (r.stop == StopKind::kCancelled) return;  // nobody is listening
+    ex_->write(sse(chunk(i, ordered_json::object(), finish_reason(r.stop))));
+  }
+
+  void on_all_finished() override {
+    if (failed_) return;
+    std::string tail;
+    if (env_.include_usage) {
+      tail += sse({{"id", env_.id},
+                   {"object", "chat.completion.chunk"},
+                   {"created", env_.created},
+                   {"model", env_.model},
+                   {"choices", ordered_json::array()},
+                   {"usage", usage_json(usage_, env_.thinks)}});
+    }
+    tail += kSseDone;
+    ex_->write(std::move(tail));
+    ex_->end();
+  }
+
+ private:
+  void delta(int i, ordered_json d) {
+    if (failed_) return;
+    ex_->write(sse(chunk(i, std::move(d), nullptr)));
+  }
+
+  // A chunk for choice i, carrying the logprobs of the tokens sampled since the last chunk
+  // (text is held back by the stop matcher, so tokens and text do not line up one to one).
+  ordered_json chunk(int i, ordered_json delta, ordered_json finish) {
+    ordered_json lp = nullptr;
+    if (env_.logprobs && !pending_[i].empty()) {
+      lp = {{"content", std::move(pending_[i])}, {"refusal", nullptr}};
+      pending_[i] = ordered_json::array();
+    }
+    ordered_json c = {{"id", env_.id},
+                      {"object", "chat.completion.chunk"},
+                      {"created", env_.created},
+                      {"model", env_.model},
+                      {"choices",
+                       ordered_json::array({{{"index", i},
+                                             {"delta", std::move(delta)},
+                                             {"logprobs", std::move(lp)},
+                                             {"finish_reason", std::move(finish)}}})}};
+    if (env_.include_usage) c["usage"] = nullptr;
+    return c;
+  }
+
+  std::shared_ptr<HttpExchange> ex_;
+  const ServedModel& model_;
+  ChatEnvelope env_;
+  std::vector<ordered_json> pending_;  // per choice: logprob entries not yet sent
+  UsageTotals usage_;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+std::shared_ptr<ChoiceEncoder> make_chat_collector(std::shared_ptr<HttpExchange> exchange,
+                                                   const ServedModel& model, ChatEnvelope env) {
+  return std::make_shared<ChatCollector>(std::move(exchange), model, std::move(env));
+}
+
+std::shared_ptr<ChoiceEncoder> make_chat_streamer(std::shared_ptr<HttpExchange> exchange,
+                                                  ServerContext& ctx, const ServedModel& model,
+                                                  ChatEnvelope env) {
+  return std::make_shared<ChatStreamer>(std::move(exchange), ctx, model, std::move(env));
+}
+
+}  // namespace agentserve::server::openai

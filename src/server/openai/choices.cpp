@@ -1,0 +1,44 @@
+#include "server/openai/choices.h"
+
+#include "server/openai/common.h"
+
+namespace agentserve::server::openai {
+namespace {
+
+struct Fanout {
+  std::shared_ptr<ChoiceEncoder> encoder;
+  int remaining = 0;
+};
+
+class ChoiceSink : public GenerationSink {
+ public:
+  ChoiceSink(std::shared_ptr<Fanout> fanout, int index) : fanout_(std::move(fanout)), index_(index) {}
+  void on_reasoning(std::string_view text) override { fanout_->encoder->on_reasoning(index_, text); }
+  void on_text(std::string_view text) override { fanout_->encoder->on_text(index_, text); }
+  void on_token(const SampleResult& s, std::string_view b) override {
+    fanout_->encoder->on_token(index_, s, b);
+  }
+  void on_finish(const GenerationResult& r) override {
+    fanout_->encoder->on_choice_finish(index_, r);
+    if (--fanout_->remaining == 0) fanout_->encoder->on_all_finished();
+  }
+
+ private:
+  std::shared_ptr<Fanout> fanout_;
+  int index_;
+};
+
+}  // namespace
+
+void run_choices(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange,
+                 const ServedModel& model, const GenerationSpec& base, int n,
+                 std::shared_ptr<ChoiceEncoder> encoder) {
+  auto fanout = std::make_shared<Fanout>();
+  fanout->encoder = std::move(encoder);
+  fanout->remaining = n;
+  for (int i = 0; i < n; ++i)
+    start_generation(ctx, exchange, model, spec_for_choice(base, i),
+                     std::make_shared<ChoiceSink>(fanout, i));
+}
+
+}  // namespace agentserve::server::openai
