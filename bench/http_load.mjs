@@ -1,0 +1,171 @@
+// HTTP-layer benchmark: N concurrent streamed chat completions against a running
+// `agentserve serve`, then N idle open streams for memory. Reports
+//   - throughput (generated tokens/s over HTTP) and per-stream TTFT;
+//   - the server's own overhead: CPU time of its HTTP I/O thread against the engine's compute
+//     time over the same run (both from /metrics), total and per streamed token;
+//   - token-to-socket latency (engine produced a token → its bytes written), p50/p99 from the
+//     server's histogram;
+//   - memory per idle open stream (server RSS with M streams waiting in the queue).
+//
+//   node bench/http_load.mjs --bin build/agentserve --model DIR [--streams 64] [--tokens 64]
+//                            [--idle 256] [--parallel 64]
+//
+// The load driver runs on the same machine: its own CPU time is reported too, since on a small
+// machine it competes with the server.
+
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+
+const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
+  if (a.startsWith("--")) acc.push([a.slice(2), all[i + 1]?.startsWith("--") || all[i + 1] === undefined ? "1" : all[i + 1]]);
+  return acc;
+}, []));
+const BIN = args.bin ?? "build/agentserve";
+const MODEL = args.model;
+const STREAMS = Number(args.streams ?? 64);
+const TOKENS = Number(args.tokens ?? 64);
+const IDLE = Number(args.idle ?? 256);
+const PARALLEL = Number(args.parallel ?? STREAMS);
+if (!MODEL) throw new Error("--model DIR is required");
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+
+function startServer(extra) {
+  const proc = spawn(BIN, ["serve", "--model", MODEL, "--port", "0", ...extra], { stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  return new Promise((resolve, reject) => {
+    proc.stderr.on("data", (d) => {
+      log += d;
+      const m = log.match(/is serving \S+ on (http:\/\/[\d.]+:\d+)/);
+      if (m) resolve({ proc, url: m[1] });
+    });
+    proc.on("exit", (c) => reject(new Error(`server exited ${c}: ${log}`)));
+  });
+}
+
+function post(url, body, onData) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: "POST", agent,
+      headers: { "content-type": "application/json" } }, (res) => {
+      res.setEncoding("utf8");
+      res.on("data", (d) => onData?.(d));
+      res.on("end", resolve);
+    });
+    req.on("error", reject);
+    req.end(JSON.stringify(body));
+    return req;
+  });
+}
+
+async function metrics(url) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = new Map();
+  for (const line of text.split("\n")) {
+    const r = line.match(/^(\S+) (\S+)$/);
+    if (r && !line.startsWith("#")) m.set(r[1], Number(r[2]));
+  }
+  return m;
+}
+
+// Quantile from a Prometheus histogram delta (upper bound of the bucket that holds it).
+function histQuantile(before, after, name, q) {
+  const buckets = [];
+  for (const [k, v] of after) {
+    const r = k.match(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\}$`));
+    if (r) buckets.push([r[1] === "+Inf" ? Infinity : Number(r[1]), v - (before.get(k) ?? 0)]);
+  }
+  buckets.sort((a, b) => a[0] - b[0]);
+  const total = buckets.at(-1)[1];
+  for (const [le, n] of buckets) if (n >= q * total) return { le, total };
+  return { le: Infinity, total };
+}
+
+function rssKb(pid) {
+  const s = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(s.match(/VmRSS:\s+(\d+)/)[1]);
+}
+
+const chatBody = (i, maxTokens) => ({
+  model: "bench", stream: true, stream_options: { include_usage: true }, max_tokens: maxTokens,
+  temperature: 1, seed: i, messages: [{ role: "user", content: `Request ${i}: write a long story about the sea.` }],
+});
+
+// ---- throughput, overhead, latency ----
+const srv = await startServer(["--parallel", String(PARALLEL)]);
+// Warm up (first allocations, page faults).
+await Promise.all(Array.from({ length: Math.min(8, STREAMS) }, (_, i) => post(`${srv.url}/v1/chat/completions`, chatBody(i, 8))));
+const m0 = await metrics(srv.url);
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+const ttfts = [];
+let streamedTokens = 0;
+await Promise.all(Array.from({ length: STREAMS }, async (_, i) => {
+  const start = performance.now();
+  let first = true, buf = "";
+  await post(`${srv.url}/v1/chat/completions`, chatBody(1000 + i, TOKENS), (d) => {
+    if (first) { ttfts.push(performance.now() - start); first = false; }
+    buf += d;
+  });
+  const usage = buf.split("\n").filter((l) => l.startsWith("data: {")).map((l) => JSON.parse(l.slice(6))).find((f) => f.usage)?.usage;
+  streamedTokens += usage?.completion_tokens ?? 0;
+}));
+const wall = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+const m1 = await metrics(srv.url);
+const d = (k) => (m1.get(k) ?? 0) - (m0.get(k) ?? 0);
+const ioCpu = d("agentserve_io_thread_cpu_seconds_total");
+const busy = d("agentserve_engine_busy_seconds_total");
+const steps = d("agentserve_engine_steps_total");
+const gen = d("agentserve_generated_tokens_total");
+const p50 = histQuantile(m0, m1, "agentserve_token_to_socket_seconds", 0.5);
+const p99 = histQuantile(m0, m1, "agentserve_token_to_socket_seconds", 0.99);
+ttfts.sort((a, b) => a - b);
+srv.proc.kill("SIGTERM");
+
+// ---- memory per idle open stream ----
+const idleSrv = await startServer(["--parallel", "1"]);
+// One long generation occupies the engine; the other streams wait in the queue, open and idle.
+const blocker = post(`${idleSrv.url}/v1/chat/completions`, chatBody(0, 100000)).catch(() => {});
+await new Promise((r) => setTimeout(r, 500));
+const rss0 = rssKb(idleSrv.proc.pid);
+const idleReqs = [];
+for (let i = 0; i < IDLE; ++i) {
+  const u = new URL(`${idleSrv.url}/v1/chat/completions`);
+  const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: "POST",
+    agent: new http.Agent({ keepAlive: false }), headers: { "content-type": "application/json" } }, (res) => res.resume());
+  req.on("error", () => {});
+  req.end(JSON.stringify(chatBody(i, 16)));
+  idleReqs.push(req);
+}
+let queued = 0;
+for (let tries = 0; tries < 100 && queued < IDLE; ++tries) {
+  await new Promise((r) => setTimeout(r, 100));
+  queued = (await metrics(idleSrv.url)).get("agentserve_queue_depth") ?? 0;
+}
+await new Promise((r) => setTimeout(r, 500));
+const rss1 = rssKb(idleSrv.proc.pid);
+idleSrv.proc.kill("SIGKILL");
+for (const r of idleReqs) r.destroy();
+
+const result = {
+  streams: STREAMS, tokens_per_stream: TOKENS, parallel: PARALLEL,
+  wall_s: +wall.toFixed(3),
+  generated_tokens: gen, streamed_tokens: streamedTokens,
+  http_tok_per_s: +(streamedTokens / wall).toFixed(1),
+  engine_steps: steps, engine_busy_s: +busy.toFixed(3),
+  engine_ms_per_step: +(1000 * busy / steps).toFixed(2),
+  io_thread_cpu_s: +ioCpu.toFixed(4),
+  io_us_per_token: +(1e6 * ioCpu / gen).toFixed(1),
+  engine_us_per_token: +(1e6 * busy / gen).toFixed(1),
+  server_overhead_pct: +(100 * ioCpu / busy).toFixed(2),
+  token_to_socket_p50_le_s: p50.le, token_to_socket_p99_le_s: p99.le, latency_samples: p99.total,
+  ttft_ms_p50: +ttfts[Math.floor(ttfts.length / 2)].toFixed(1), ttft_ms_max: +ttfts.at(-1).toFixed(1),
+  driver_cpu_s: +((cpu.user + cpu.system) / 1e6).toFixed(2),
+  idle_streams: IDLE, idle_streams_queued: queued,
+  rss_kb_before_idle: rss0, rss_kb_with_idle: rss1,
+  kb_per_idle_stream: +((rss1 - rss0) / IDLE).toFixed(1),
+};
+console.log(JSON.stringify(result, null, 1));
+process.exit(0);
