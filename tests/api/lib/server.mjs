@@ -42,8 +42,9 @@ export function testModel(name) {
   return dir;
 }
 
-export async function startServer({ model = "qwen3-tiny", args = [], env = {} } = {}) {
-  const dir = testModel(model);
+// `modelDir` serves a model directory of the caller's own instead of a named test model.
+export async function startServer({ model = "qwen3-tiny", modelDir = null, args = [], env = {} } = {}) {
+  const dir = modelDir ?? testModel(model);
   const proc = spawn(BIN, ["serve", "--model", dir, "--port", "0", ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
