@@ -119,7 +119,7 @@ test("claude -p --output-format json: a successful result", () => {
 
 test("claude -p --output-format stream-json: no API retries", () => {
   const r = runClaude(["--output-format", "stream-json", "--verbose"]);
-  assert.equal(r.status, 0, `exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+  assert.equal(r.status, 0, `exit ${r.status} after ${r.seconds} s\n${r.stdout}\n${r.stderr}\n${srv.log().slice(-3000)}`);
   const lines = r.stdout.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
   const retries = lines.filter((l) => l.type === "system" && l.subtype === "api_retry");
   assert.deepEqual(retries, []);
