@@ -14,9 +14,13 @@ Engine::Engine(Backend* backend, EngineOptions options)
     : backend_(backend),
       options_(options),
       pool_(backend->kv_geometry().num_pages),
+      cache_(options.prefix_cache ? std::make_unique<RadixCache>(
+                                        &pool_, backend->kv_geometry().page_size,
+                                        options.model_fingerprint)
+                                  : nullptr),
       scheduler_(SchedulerOptions{backend->kv_geometry().page_size, options.max_batch_tokens,
                                   options.max_running},
-                 &pool_) {
+                 &pool_, cache_.get()) {
   std::random_device entropy;
   seed_source_.reseed((static_cast<uint64_t>(entropy()) << 32) ^ entropy());
   const int32_t capacity = backend->kv_geometry().num_pages * backend->kv_geometry().page_size;
@@ -82,6 +86,7 @@ void Engine::finish(Sequence* seq, FinishReason reason, int32_t stop_token, std:
   e.stop_token = stop_token;
   e.error = std::move(error);
   e.usage.prompt_tokens = static_cast<int32_t>(seq->request.prompt.size());
+  e.usage.cached_prompt_tokens = seq->num_cached_prompt_tokens;
   e.usage.completion_tokens = seq->num_generated;
   std::unique_ptr<Sequence> owned = scheduler_.remove(seq);
   owned->request.events->push(std::move(e));
@@ -93,6 +98,14 @@ void Engine::update_gauges() {
   gauges_.running.store(scheduler_.num_running(), std::memory_order_relaxed);
   gauges_.kv_pages_used.store(pool_.num_used(), std::memory_order_relaxed);
   gauges_.kv_pages_total.store(pool_.num_pages(), std::memory_order_relaxed);
+  if (cache_ != nullptr) {
+    const RadixCacheStats s = cache_->stats();
+    gauges_.prefix_cache_pages.store(s.num_pages, std::memory_order_relaxed);
+    gauges_.prefix_cache_entries.store(s.num_entries, std::memory_order_relaxed);
+    gauges_.prefix_cache_lookups.store(s.lookups, std::memory_order_relaxed);
+    gauges_.prefix_cache_hits.store(s.hits, std::memory_order_relaxed);
+    gauges_.prefix_cache_matched_tokens.store(s.matched_tokens, std::memory_order_relaxed);
+  }
 }
 
 bool Engine::step() {

@@ -16,6 +16,7 @@
 #include "engine/sampler.h"
 #include "engine/scheduler.h"
 #include "kv/page_pool.h"
+#include "kv/radix_cache.h"
 
 namespace agentserve {
 
@@ -24,6 +25,12 @@ struct EngineOptions {
   int32_t max_running = 16;
   int32_t max_context = 0;        // 0: the KV pool's capacity (and never more than it)
   bool check_integrity = false;   // run the scheduler's integrity check after every step
+  // Reuse the KV of cached prompt prefixes across requests (kv/radix_cache.h). Off only to
+  // measure what it saves.
+  bool prefix_cache = true;
+  // Seeds the cache's chain hashes: identifies the model and KV layout the pages belong to
+  // (matters once pages outlive the process in the RAM/disk tiers).
+  Hash128 model_fingerprint{};
 };
 
 // Read from any thread (metrics), written by the engine thread after every step.
@@ -36,6 +43,13 @@ struct EngineGauges {
   // the denominator of the server's per-token overhead (bench/http_load.mjs).
   std::atomic<int64_t> busy_micros{0};
   std::atomic<int64_t> steps{0};
+  // Prefix cache (zero when it is off): pages it holds (some also used by running requests),
+  // distinct cached prefixes, and per-request lookups, hits and prompt tokens reused.
+  std::atomic<int64_t> prefix_cache_pages{0};
+  std::atomic<int64_t> prefix_cache_entries{0};
+  std::atomic<int64_t> prefix_cache_lookups{0};
+  std::atomic<int64_t> prefix_cache_hits{0};
+  std::atomic<int64_t> prefix_cache_matched_tokens{0};
 };
 
 struct EngineStats {
@@ -65,6 +79,9 @@ class Engine {
   const EngineStats& stats() const { return stats_; }
   const EngineGauges& gauges() const { return gauges_; }
   std::string check_integrity() const { return scheduler_.check_integrity(); }
+  // Null when the prefix cache is off.
+  const RadixCache* prefix_cache() const { return cache_.get(); }
+  const PagePool& page_pool() const { return pool_; }
 
  private:
   void take_submissions();
@@ -75,6 +92,7 @@ class Engine {
   EngineOptions options_;
   int32_t max_context_;
   PagePool pool_;
+  std::unique_ptr<RadixCache> cache_;  // null: prefix caching off
   Scheduler scheduler_;
   Sampler sampler_;
   Rng seed_source_;  // seeds for requests that bring none

@@ -7,24 +7,59 @@
 
 namespace agentserve {
 
-Scheduler::Scheduler(SchedulerOptions options, PagePool* pool) : options_(options), pool_(pool) {
+Scheduler::Scheduler(SchedulerOptions options, PagePool* pool, RadixCache* cache)
+    : options_(options), pool_(pool), cache_(cache) {
   AS_CHECK_GT(options_.page_size, 0);
   AS_CHECK_GT(options_.max_batch_tokens, 0);
   AS_CHECK_GT(options_.max_running, 0);
+  if (cache_ != nullptr) AS_CHECK_EQ(cache_->page_size(), options_.page_size);
 }
 
 void Scheduler::add(std::unique_ptr<Sequence> seq) { waiting_.push_back(std::move(seq)); }
 
-bool Scheduler::ensure_pages(Sequence* seq, int32_t num_tokens) {
-  const int32_t needed = pages_for(num_tokens) - static_cast<int32_t>(seq->pages.size());
-  return needed <= 0 || pool_->allocate(needed, &seq->pages);
+bool Scheduler::reserve_free(int32_t count) {
+  if (pool_->num_free() < count && cache_ != nullptr) cache_->evict(count - pool_->num_free());
+  return pool_->num_free() >= count;
 }
 
-void Scheduler::preempt(Sequence* seq) {
-  // Recompute preemption: drop the KV, keep the tokens; the sequence re-prefills later.
+bool Scheduler::ensure_pages(Sequence* seq, int32_t num_tokens) {
+  const int32_t needed = pages_for(num_tokens) - static_cast<int32_t>(seq->pages.size());
+  return needed <= 0 || (reserve_free(needed) && pool_->allocate(needed, &seq->pages));
+}
+
+void Scheduler::cache_full_pages(Sequence* seq) {
+  if (cache_ == nullptr) return;
+  const int32_t full = seq->num_computed / options_.page_size;
+  if (full <= seq->num_inserted_pages) return;
+  cache_->insert(seq->tokens, seq->pages, full);
+  seq->num_inserted_pages = full;
+}
+
+void Scheduler::release_pages(Sequence* seq) {
   pool_->release_all(seq->pages);
   seq->pages.clear();
   seq->num_computed = 0;
+  seq->num_inserted_pages = 0;
+}
+
+void Scheduler::adopt_cached_prefix(Sequence* seq) {
+  if (cache_ == nullptr || !seq->pages.empty()) return;
+  // Never the whole sequence: its last token must be computed to give the next token's
+  // logits, so the match stops one token short, at a page boundary.
+  const int32_t cap =
+      (static_cast<int32_t>(seq->tokens.size()) - 1) / options_.page_size * options_.page_size;
+  seq->pages = cache_->match(seq->tokens, cap);
+  for (int32_t p : seq->pages) pool_->add_ref(p);
+  seq->num_computed = static_cast<int32_t>(seq->pages.size()) * options_.page_size;
+  seq->num_inserted_pages = static_cast<int32_t>(seq->pages.size());
+}
+
+void Scheduler::preempt(Sequence* seq) {
+  // Recompute preemption: drop the KV, keep the tokens; the sequence re-prefills later. Its
+  // full pages stay in the cache (unshared, so evictable), so coming back usually re-matches
+  // most of them instead of recomputing.
+  cache_full_pages(seq);
+  release_pages(seq);
   ++seq->num_preemptions;
   AS_LOG_DEBUG("preempted request {} ({} tokens) to free KV pages", seq->request.id,
                seq->tokens.size());
@@ -61,13 +96,26 @@ void Scheduler::schedule(ScheduledStep* step) {
     --budget;
   }
 
-  // 2. Admit waiting sequences while the free pages could hold the whole prompt (a heuristic,
-  //    not a reservation: under pressure, step 1 and the no-progress rule below preempt).
+  // 2. Admit waiting sequences, each reusing its longest cached prefix, while free pages
+  //    (after evicting unshared cached ones) could hold the rest of the prompt and one more
+  //    token (a heuristic, not a reservation: under pressure, step 1 and the no-progress rule
+  //    below preempt).
   while (!waiting_.empty() && static_cast<int32_t>(running_.size()) < options_.max_running &&
          budget > 0) {
-    const Sequence& next = *waiting_.front();
+    Sequence* next = waiting_.front().get();
     const bool first = running_.empty();
-    if (!first && pool_->num_free() < pages_for(static_cast<int32_t>(next.tokens.size()) + 1)) break;
+    adopt_cached_prefix(next);
+    const int32_t needed = pages_for(static_cast<int32_t>(next->tokens.size()) + 1) -
+                           static_cast<int32_t>(next->pages.size());
+    if (!first && !reserve_free(needed)) {
+      release_pages(next);  // stays waiting; it will match again
+      break;
+    }
+    if (!next->admitted_once) {
+      next->admitted_once = true;
+      next->num_cached_prompt_tokens = next->num_computed;
+      if (cache_ != nullptr) cache_->note_lookup(next->num_computed);
+    }
     running_.push_back(std::move(waiting_.front()));
     waiting_.pop_front();
   }
@@ -78,10 +126,14 @@ void Scheduler::schedule(ScheduledStep* step) {
     if (budget <= 0) break;
     const bool planned = std::any_of(plan.begin(), plan.end(),
                                      [&](const auto& p) { return p.first == seq; });
+    // Decoding sequences were all planned in step 1 unless the budget ran out; what is left
+    // is prefill, including the last prompt token of one admitted with a cached prefix.
     if (planned || seq->num_pending() == 0) continue;
-    if (!(seq->num_computed == 0 || seq->is_prefilling())) continue;
     int32_t chunk = std::min(seq->num_pending(), budget);
-    // Shrink the chunk to the pages we can get.
+    // Shrink the chunk to the pages we can get (evicting cached ones first).
+    const int32_t wanted =
+        pages_for(seq->num_computed + chunk) - static_cast<int32_t>(seq->pages.size());
+    if (wanted > 0) reserve_free(wanted);
     const int32_t have = static_cast<int32_t>(seq->pages.size()) * options_.page_size;
     const int32_t reachable = have + pool_->num_free() * options_.page_size;
     chunk = std::min(chunk, reachable - seq->num_computed);
@@ -110,8 +162,13 @@ void Scheduler::schedule(ScheduledStep* step) {
 }
 
 void Scheduler::commit(const ScheduledStep& step) {
-  for (size_t i = 0; i < step.sequences.size(); ++i)
-    step.sequences[i]->num_computed += step.batch.sequences[i].num_tokens;
+  for (size_t i = 0; i < step.sequences.size(); ++i) {
+    Sequence* seq = step.sequences[i];
+    seq->num_computed += step.batch.sequences[i].num_tokens;
+    // Pages become shareable as soon as they fill, so a concurrent request with the same
+    // prefix (a sub-agent, a retry) reuses them while this one still runs.
+    cache_full_pages(seq);
+  }
 }
 
 std::unique_ptr<Sequence> Scheduler::remove(Sequence* seq) {
@@ -127,33 +184,55 @@ std::unique_ptr<Sequence> Scheduler::remove(Sequence* seq) {
     return false;
   };
   AS_CHECK(take(running_) || take(waiting_));
-  pool_->release_all(out->pages);
-  out->pages.clear();
+  cache_full_pages(out.get());
+  release_pages(out.get());
   return out;
 }
 
 std::string Scheduler::check_integrity() const {
   if (std::string pool = pool_->check_integrity(); !pool.empty()) return pool;
-  int64_t held = 0;
+  if (cache_ != nullptr)
+    if (std::string cache = cache_->check_integrity(); !cache.empty()) return cache;
+  std::vector<int32_t> owners(static_cast<size_t>(pool_->num_pages()), 0);
   auto check = [&](const Sequence& s) -> std::string {
-    held += static_cast<int64_t>(s.pages.size());
+    const std::string who = "request " + std::to_string(s.request.id);
     if (static_cast<int32_t>(s.pages.size()) < pages_for(s.num_computed))
-      return "request " + std::to_string(s.request.id) + " has " +
-             std::to_string(s.pages.size()) + " pages for " + std::to_string(s.num_computed) +
-             " computed tokens";
+      return who + " has " + std::to_string(s.pages.size()) + " pages for " +
+             std::to_string(s.num_computed) + " computed tokens";
     if (s.num_computed > static_cast<int32_t>(s.tokens.size()))
-      return "request " + std::to_string(s.request.id) + " computed more tokens than it has";
-    for (int32_t p : s.pages)
-      if (pool_->ref_count(p) < 1) return "request holds a free page " + std::to_string(p);
+      return who + " computed more tokens than it has";
+    if (s.num_inserted_pages > s.num_computed / options_.page_size)
+      return who + " registered pages it has not computed";
+    Hash128 chain = cache_ != nullptr ? cache_->root_hash() : Hash128{};
+    for (size_t i = 0; i < s.pages.size(); ++i) {
+      const int32_t p = s.pages[i];
+      if (p < 0 || p >= pool_->num_pages()) return who + " holds out-of-range page " + std::to_string(p);
+      if (pool_->ref_count(p) < 1) return who + " holds a free page " + std::to_string(p);
+      if (++owners[static_cast<size_t>(p)] > 1 &&
+          std::count(s.pages.begin(), s.pages.end(), p) > 1)
+        return who + " holds page " + std::to_string(p) + " twice";
+      // A cached page it holds must be the cache's page for its own prefix.
+      if (cache_ == nullptr || static_cast<int32_t>(i) >= s.num_computed / options_.page_size) continue;
+      chain = chain_hash(chain, {s.tokens.data() + i * static_cast<size_t>(options_.page_size),
+                                 static_cast<size_t>(options_.page_size)});
+      if (cache_->holds(p) && (cache_->chain_of_page(p) != chain ||
+                               cache_->depth_of_page(p) != static_cast<int32_t>(i)))
+        return who + " holds cached page " + std::to_string(p) + " of another prefix at index " +
+               std::to_string(i);
+    }
     return {};
   };
   for (const auto& s : running_)
     if (std::string e = check(*s); !e.empty()) return e;
-  for (const auto& s : waiting_)
+  for (const auto& s : waiting_) {
     if (std::string e = check(*s); !e.empty()) return e;
-  if (held != pool_->num_used())
-    return "sequences hold " + std::to_string(held) + " pages but the pool has " +
-           std::to_string(pool_->num_used()) + " in use";
+    if (!s->pages.empty()) return "waiting request " + std::to_string(s->request.id) + " holds pages";
+  }
+  if (cache_ != nullptr) cache_->for_each_page([&](int32_t p) { ++owners[static_cast<size_t>(p)]; });
+  for (int32_t p = 0; p < pool_->num_pages(); ++p)
+    if (owners[static_cast<size_t>(p)] != pool_->ref_count(p))
+      return "page " + std::to_string(p) + " has " + std::to_string(pool_->ref_count(p)) +
+             " references but " + std::to_string(owners[static_cast<size_t>(p)]) + " owners";
   return {};
 }
 

@@ -1,8 +1,11 @@
 // Continuous batching: each step mixes one decode token of every running sequence with
 // prefill chunks of the others under a token budget (chunked prefill), allocating KV pages as
-// positions are reached. When pages run out, the most recently admitted sequence is preempted
-// (its pages freed, its tokens recomputed later), so a request that fits the cache alone
-// always completes. Plain host code, tested without a model.
+// positions are reached. With a prefix cache, admission first reuses the pages of the prompt's
+// longest cached prefix, full pages are registered in the cache as they fill, and when pages
+// run out the cache's least-recently-used unshared pages are evicted before anything else.
+// Then the most recently admitted sequence is preempted (its full pages stay cached, the rest
+// is recomputed later, mostly from the cache), so a request that fits the pool alone always
+// completes. Plain host code, tested without a model.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +17,7 @@
 #include "backend/batch.h"
 #include "engine/sequence.h"
 #include "kv/page_pool.h"
+#include "kv/radix_cache.h"
 
 namespace agentserve {
 
@@ -32,7 +36,8 @@ struct ScheduledStep {
 
 class Scheduler {
  public:
-  Scheduler(SchedulerOptions options, PagePool* pool);
+  // `cache` may be null (no prefix caching); both must outlive the scheduler.
+  Scheduler(SchedulerOptions options, PagePool* pool, RadixCache* cache = nullptr);
 
   const SchedulerOptions& options() const { return options_; }
   void add(std::unique_ptr<Sequence> seq);
@@ -44,8 +49,10 @@ class Scheduler {
   void schedule(ScheduledStep* step);
   // After forward: marks the step's tokens computed.
   void commit(const ScheduledStep& step);
-  // Removes a finished or cancelled sequence, releasing its pages.
+  // Removes a finished or cancelled sequence: its full pages go to the prefix cache, then
+  // its references are released.
   std::unique_ptr<Sequence> remove(Sequence* seq);
+  RadixCache* cache() const { return cache_; }
 
   // Pages needed to hold `num_tokens` positions.
   int32_t pages_for(int32_t num_tokens) const {
@@ -57,16 +64,26 @@ class Scheduler {
     for (auto& s : waiting_) fn(s.get());
   }
 
-  // Pages held by sequences equal the pool's used pages; every sequence's pages cover its
-  // computed tokens. Empty string when all holds.
+  // Every page's reference count is exactly the number of sequences holding it plus one if
+  // the cache holds it; every sequence's pages are distinct and cover its computed tokens;
+  // every cached page a sequence holds is cached under that sequence's own prefix; the pool
+  // and the cache pass their own checks. Empty string when all holds.
   std::string check_integrity() const;
 
  private:
   bool ensure_pages(Sequence* seq, int32_t num_tokens);
+  // Makes `count` pages free, evicting from the cache if needed; false if it cannot.
+  bool reserve_free(int32_t count);
   void preempt(Sequence* seq);
+  // Adopts the cached pages of the longest cached prefix of the sequence's tokens.
+  void adopt_cached_prefix(Sequence* seq);
+  void release_pages(Sequence* seq);
+  // Registers the sequence's computed full pages in the cache.
+  void cache_full_pages(Sequence* seq);
 
   SchedulerOptions options_;
   PagePool* pool_;
+  RadixCache* cache_;
   std::deque<std::unique_ptr<Sequence>> waiting_;
   std::vector<std::unique_ptr<Sequence>> running_;  // admission order
 };

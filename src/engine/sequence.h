@@ -19,6 +19,11 @@ struct Sequence {
   TokenHistory history;
   Rng rng;
   int32_t num_preemptions = 0;
+  // Prompt tokens whose KV the prefix cache supplied at first admission (Usage reports it; a
+  // preempted sequence re-matching its own pages does not count again).
+  int32_t num_cached_prompt_tokens = 0;
+  bool admitted_once = false;
+  int32_t num_inserted_pages = 0;  // leading full pages already registered in the prefix cache
 
   int32_t num_pending() const { return static_cast<int32_t>(tokens.size()) - num_computed; }
   bool is_prefilling() const { return num_pending() > 1; }
