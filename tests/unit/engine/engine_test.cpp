@@ -239,5 +239,60 @@ TEST(Engine, RandomizedConcurrencyPreemptionAndCancellation) {
   }
 }
 
+// Requests sharing prefixes (and follow-ups extending earlier outputs) in a pool small enough
+// to evict and preempt: every cached page read back through the page table must hold the
+// request's own tokens, or the history backend's logits change.
+TEST(Engine, PrefixCacheReuseFollowsTheModel) {
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  int64_t cached = 0;
+  for (int round = 0; round < 10; ++round) {
+    const int32_t page_size = 1 + static_cast<int32_t>(rng() % 6);
+    const int32_t num_pages = 24 + static_cast<int32_t>(rng() % 40);
+    HistoryBackend backend(page_size, num_pages);
+    EngineOptions opts;
+    opts.max_batch_tokens = 4 + static_cast<int32_t>(rng() % 40);
+    opts.max_running = 1 + static_cast<int32_t>(rng() % 6);
+    opts.check_integrity = true;
+    Engine engine(&backend, opts);
+    const int32_t capacity = page_size * num_pages;
+    std::vector<int32_t> system(static_cast<size_t>(capacity / 3));
+    for (auto& t : system) t = static_cast<int32_t>(rng() % kVocab);
+    std::vector<std::vector<int32_t>> conversations;
+    for (int wave = 0; wave < 4; ++wave) {
+      struct Sent {
+        std::vector<int32_t> prompt;
+        int32_t n;
+        std::shared_ptr<EventChannel> events;
+      };
+      std::vector<Sent> sent;
+      for (int i = 0; i < 6; ++i) {
+        std::vector<int32_t> prompt =
+            conversations.empty() || rng() % 2 ? system : conversations[rng() % conversations.size()];
+        for (int k = static_cast<int>(rng() % 9); k >= 0; --k) prompt.push_back(static_cast<int32_t>(rng() % kVocab));
+        if (static_cast<int32_t>(prompt.size()) > capacity - 8) prompt.resize(static_cast<size_t>(capacity - 8));
+        const int32_t n = 1 + static_cast<int32_t>(rng() % 7);
+        auto req = greedy_request(static_cast<uint64_t>(wave * 10 + i), prompt, n);
+        sent.push_back({prompt, n, req.events});
+        engine.submit(std::move(req));
+      }
+      engine.run_until_idle();
+      for (const Sent& s : sent) {
+        Collected c = drain(*s.events);
+        FinishReason reason;
+        EXPECT_EQ(c.tokens, expected_output(s.prompt, s.n, {}, &reason));
+        EXPECT_LE(c.finish.usage.cached_prompt_tokens, static_cast<int32_t>(s.prompt.size()) - 1);
+        cached += c.finish.usage.cached_prompt_tokens;
+        std::vector<int32_t> conversation = s.prompt;
+        conversation.insert(conversation.end(), c.tokens.begin(), c.tokens.end());
+        conversations.push_back(conversation);
+      }
+    }
+    ASSERT_EQ(engine.check_integrity(), "");
+  }
+  EXPECT_GT(cached, 0);
+}
+
 }  // namespace
 }  // namespace agentserve
