@@ -27,6 +27,8 @@ void add_runtime_options(CLI::App* cmd, RuntimeOptions* o) {
   cmd->add_option("--batch-tokens", o->batch_tokens, "Tokens per engine step (prefill chunk)")
       ->check(CLI::Range(1, 1 << 16))
       ->capture_default_str();
+  cmd->add_flag("!--no-prefix-cache", o->prefix_cache,
+                "Recompute every prompt instead of reusing the KV of cached prefixes");
 }
 
 Result<std::unique_ptr<Runtime>> load_runtime(const RuntimeOptions& o) {
@@ -73,6 +75,7 @@ Result<std::unique_ptr<Runtime>> load_runtime(const RuntimeOptions& o) {
   EngineOptions eo;
   eo.max_batch_tokens = o.batch_tokens;
   eo.max_running = o.parallel;
+  eo.prefix_cache = o.prefix_cache;
   eo.max_context = static_cast<int32_t>(std::min<int64_t>(o.ctx, c.max_position_embeddings));
   rt->engine = std::make_unique<Engine>(rt->backend.get(), eo);
 

@@ -26,9 +26,11 @@ struct RuntimeOptions {
   std::string precision = "bf16";  // prefill matmul precision: f32, bf16, bf16x2
   int32_t batch_tokens = 512;
   int32_t parallel = 16;        // sequences computed at once
+  bool prefix_cache = true;     // reuse cached prompt prefixes (off: measure what it saves)
 };
 
-// Adds --model, --threads, --ctx, --kv-dtype, --precision, --batch-tokens to `cmd`.
+// Adds --model, --threads, --ctx, --kv-dtype, --precision, --batch-tokens, --no-prefix-cache
+// to `cmd`.
 void add_runtime_options(CLI::App* cmd, RuntimeOptions* options);
 
 struct Runtime {
