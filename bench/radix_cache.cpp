@@ -9,7 +9,7 @@
 // conversation (a follow-up turn):
 //   match      RadixCache::match alone (hash 1,875 pages, probe, compare)
 //   admission  Scheduler::schedule admitting that prompt: match, adopt the pages, plan the first
-//              prefill chunk (512 tokens) into a Batch; then the request is removed (untimed)
+//              prefill chunk (512 tokens) into a Batch; and Scheduler::remove releasing it
 //   insert     RadixCache::insert of the 30k-token path already cached (what a running
 //              sequence pays each time a page fills)
 // and match of a prompt that misses at the first page. Median and p99 over --iters runs.
