@@ -79,6 +79,13 @@ std::string Metrics::prometheus_text(const Gauges& g) const {
   gauge("agentserve_running_sequences", "Sequences being computed.", g.running);
   gauge("agentserve_kv_pages_used", "KV cache pages in use.", g.kv_pages_used);
   gauge("agentserve_kv_pages_total", "KV cache pages in the pool.", g.kv_pages_total);
+  gauge("agentserve_kv_pages_cached", "KV pages held by the prefix cache (some also in use by requests).",
+        g.prefix_cache_pages);
+  gauge("agentserve_prefix_cache_entries", "Distinct cached prefixes (radix tree leaves).", g.prefix_cache_entries);
+  counter("agentserve_prefix_cache_lookups_total", "Requests looked up in the prefix cache.", g.prefix_cache_lookups);
+  counter("agentserve_prefix_cache_hits_total", "Requests that reused cached KV.", g.prefix_cache_hits);
+  counter("agentserve_prefix_cache_reused_tokens_total", "Prompt tokens whose KV came from the prefix cache.",
+          g.prefix_cache_matched_tokens);
   return out;
 }
 

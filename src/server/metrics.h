@@ -47,6 +47,11 @@ class Metrics {
     double engine_busy_seconds = 0;  // engine thread computing steps
     int64_t engine_steps = 0;
     double io_thread_cpu_seconds = 0;  // the HTTP I/O thread's CPU time: the server's overhead
+    int64_t prefix_cache_pages = 0;    // pages the prefix cache holds (some also in use)
+    int64_t prefix_cache_entries = 0;
+    int64_t prefix_cache_lookups = 0;
+    int64_t prefix_cache_hits = 0;
+    int64_t prefix_cache_matched_tokens = 0;
   };
   std::string prometheus_text(const Gauges& gauges) const;
 

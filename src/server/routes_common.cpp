@@ -62,6 +62,11 @@ void register_common_routes(Router& router, ServerContext& ctx) {
     g.kv_pages_total = eg.kv_pages_total.load();
     g.engine_busy_seconds = static_cast<double>(eg.busy_micros.load()) / 1e6;
     g.engine_steps = eg.steps.load();
+    g.prefix_cache_pages = eg.prefix_cache_pages.load();
+    g.prefix_cache_entries = eg.prefix_cache_entries.load();
+    g.prefix_cache_lookups = eg.prefix_cache_lookups.load();
+    g.prefix_cache_hits = eg.prefix_cache_hits.load();
+    g.prefix_cache_matched_tokens = eg.prefix_cache_matched_tokens.load();
     // Handlers run on the I/O thread, so this thread's CPU clock is the I/O thread's.
     timespec ts{};
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
