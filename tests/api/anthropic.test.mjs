@@ -12,8 +12,12 @@ let authed;           // --api-key
 
 before(async () => {
   [srv, small, authed] = await Promise.all([
-    startServer({ model: "qwen3-tiny" }),
-    startServer({ model: "qwen3-tiny", args: ["--ctx", "256"] }),
+    // Outputs are compared request to request here; with the prefix cache a repeat computes
+    // only the prompt's tail with other kernel shapes (equal within bf16 rounding, not bit for
+    // bit, and the random model's top logits are nearly tied). So these run without it; the
+    // cache-on server (authed) checks the cached-token usage fields.
+    startServer({ model: "qwen3-tiny", args: ["--no-prefix-cache"] }),
+    startServer({ model: "qwen3-tiny", args: ["--ctx", "256", "--no-prefix-cache"] }),
     startServer({ model: "qwen3-tiny", args: ["--api-key", "sekret"] }),
   ]);
   client = new Anthropic({ baseURL: srv.url, apiKey: "dummy", maxRetries: 0 });
@@ -385,4 +389,22 @@ test("a client that aborts mid-stream cancels the generation", async () => {
   assert.equal((await requestHeld(srv.url)).generated, generatedAfter, "no tokens generated after the cancel");
   const msg = await client.messages.create({ model: MODEL, max_tokens: 2, messages: hello });
   assert.equal(msg.type, "message");
+});
+
+test("prefix cache: a repeat reports cache_read_input_tokens, and input_tokens is prompt minus cached", async () => {
+  const c = new Anthropic({ baseURL: authed.url, apiKey: "sekret", maxRetries: 0 });
+  const body = { model: MODEL, max_tokens: 2, temperature: 0, system: "You are a careful assistant. ".repeat(20), messages: hello };
+  const first = await c.messages.create(body);
+  const second = await c.messages.create(body);
+  const prompt = first.usage.input_tokens + first.usage.cache_read_input_tokens;
+  const expected = Math.floor((prompt - 1) / 16) * 16;
+  assert.ok(expected > 0);
+  assert.equal(second.usage.cache_read_input_tokens, expected);
+  assert.equal(second.usage.input_tokens, prompt - expected);
+  assert.equal(second.usage.cache_creation_input_tokens, 0);
+  // The streamed form reports the same in its final message_delta.
+  const stream = c.messages.stream(body);
+  const final = await stream.finalMessage();
+  assert.equal(final.usage.cache_read_input_tokens, expected);
+  assert.equal(final.usage.input_tokens, prompt - expected);
 });

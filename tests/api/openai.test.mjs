@@ -63,11 +63,16 @@ async function startServerDir(dir, args = []) {
 }
 
 before(async () => {
+  // Tests here compare outputs request to request. With the prefix cache on, a prompt's first
+  // request prefills everything while a repeat reuses cached pages and computes only the tail,
+  // with other kernel shapes: equal within bf16 rounding, not bit for bit — and the random test
+  // model's top logits are nearly tied, so that can flip a token. So these servers run without
+  // the cache; the cache-on server (authed) checks cached-token reporting.
   [srv, small, authed, thinker] = await Promise.all([
-    startServer({ model: "qwen3-tiny" }),
-    startServer({ model: "qwen3-tiny", args: ["--ctx", "256"] }),
+    startServer({ model: "qwen3-tiny", args: ["--no-prefix-cache"] }),
+    startServer({ model: "qwen3-tiny", args: ["--ctx", "256", "--no-prefix-cache"] }),
     startServer({ model: "qwen3-tiny", args: ["--api-key", "k"] }),
-    startServerDir(thinkingModelDir(), ["--served-name", "thinker"]),
+    startServerDir(thinkingModelDir(), ["--served-name", "thinker", "--no-prefix-cache"]),
   ]);
   client = new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: "dummy", maxRetries: 0 });
   smallClient = new OpenAI({ baseURL: `${small.url}/v1`, apiKey: "dummy", maxRetries: 0 });
@@ -642,4 +647,16 @@ test("cancel: aborting a completions stream cancels it too", async () => {
   await abortMidStream(complUrl(), { prompt: "Once upon a time", max_tokens: 8000, temperature: 0 });
   const r = await client.completions.create({ model: srv.modelId, prompt: "x", max_tokens: 2 });
   assert.equal(r.usage.completion_tokens, 2);
+});
+
+test("prefix cache: a repeated prompt reports its reused tokens in prompt_tokens_details.cached_tokens", async () => {
+  const c = new OpenAI({ baseURL: `${authed.url}/v1`, apiKey: "k", maxRetries: 0 });
+  const messages = [{ role: "system", content: "You are a careful assistant. ".repeat(20) }, ...hello];
+  const first = await c.chat.completions.create({ model: authed.modelId, messages, max_tokens: 2, temperature: 0 });
+  const second = await c.chat.completions.create({ model: authed.modelId, messages, max_tokens: 2, temperature: 0 });
+  assert.equal(second.usage.prompt_tokens, first.usage.prompt_tokens);
+  // Whole 16-token pages, and never the last prompt token (it must be computed for logits).
+  const expected = Math.floor((first.usage.prompt_tokens - 1) / 16) * 16;
+  assert.ok(expected > 0);
+  assert.equal(second.usage.prompt_tokens_details.cached_tokens, expected);
 });
