@@ -60,13 +60,25 @@ class Sampler {
                       const uint32_t* mask = nullptr);
 
  private:
-  int32_t sample_token(const SamplingParams& params, Rng& rng);
+  // A truncation candidate: its processed logit, token id and weight exp((logit - max) / T).
+  struct Cand {
+    float logit;
+    int32_t token;
+    float weight;
+  };
+  int32_t sample_token(const float* row, int32_t vocab, const SamplingParams& params, Rng& rng);
+  int32_t draw_candidates(Rng& rng);
+  void fill_logprobs(std::span<const float> logits, const SamplingParams& params, int32_t token,
+                     const uint32_t* mask, SampleResult* out);
 
-  std::vector<float> work_;                        // [vocab] processed logits
-  std::vector<float> weight_;                      // [vocab] exp((logit - max) / T), 0 if masked
-  std::vector<std::pair<float, int32_t>> cand_;    // allowed candidates (logit, token)
-  std::vector<double> bin_mass_;                   // top-p: probability mass per logit bucket
-  std::vector<std::pair<float, int32_t>> bin_members_;  // top-p: the bucket where mass crosses
+  std::vector<float> work_;         // [vocab] logits after mask and penalties, when either applies
+  std::vector<float> block_max_;    // [vocab / 64] maximum of each block of 64 tokens
+  std::vector<uint64_t> block_sum_; // [vocab / 64] fixed-point weight of each block
+  std::vector<float> scratch_;      // block maxima under selection; candidate logits, weights
+  std::vector<int32_t> ids_;        // [vocab + 16] tokens collected above a threshold
+  std::vector<Cand> cand_;          // truncation candidates (a superset of the kept tokens)
+  std::vector<double> bin_mass_;    // top-p over many candidates: mass per logit bucket
+  std::vector<Cand> bin_members_;   // top-p: the bucket where the mass crosses
 };
 
 }  // namespace agentserve
