@@ -50,6 +50,12 @@ function post(url, body, onData) {
     const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: "POST", agent,
       headers: { "content-type": "application/json" } }, (res) => {
       res.setEncoding("utf8");
+      if (res.statusCode !== 200) {
+        let err = "";
+        res.on("data", (d) => { err += d; });
+        res.on("end", () => reject(new Error(`HTTP ${res.statusCode}: ${err}`)));
+        return;
+      }
       res.on("data", (d) => onData?.(d));
       res.on("end", resolve);
     });
@@ -88,8 +94,8 @@ function rssKb(pid) {
 }
 
 const chatBody = (i, maxTokens) => ({
-  model: "bench", stream: true, stream_options: { include_usage: true }, max_tokens: maxTokens,
-  temperature: 1, seed: i, messages: [{ role: "user", content: `Request ${i}: write a long story about the sea.` }],
+  stream: true, stream_options: { include_usage: true }, max_tokens: maxTokens,
+  temperature: Number(args.temperature ?? 1), seed: i, messages: [{ role: "user", content: `Request ${i}: write a long story about the sea.` }],
 });
 
 // ---- throughput, overhead, latency ----

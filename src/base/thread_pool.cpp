@@ -11,6 +11,7 @@
 #include <string>
 
 #include "base/check.h"
+#include "base/thread_priority.h"
 
 namespace agentserve {
 namespace {
@@ -47,13 +48,17 @@ void futex_wake_all(std::atomic<uint32_t>* word) {
 
 }  // namespace
 
-ThreadPool::ThreadPool(int num_threads) : num_threads_(num_threads < 1 ? 1 : num_threads) {
+ThreadPool::ThreadPool(int num_threads, int nice_increment)
+    : num_threads_(num_threads < 1 ? 1 : num_threads) {
   workers_.reserve(static_cast<size_t>(num_threads_ - 1));
   // A worker starts from the generation at construction: one that read it only when its
   // thread got going could mistake an already started job for an old one.
   const uint32_t start_generation = generation_.load();
   for (int i = 1; i < num_threads_; ++i)
-    workers_.emplace_back([this, start_generation] { worker_main(start_generation); });
+    workers_.emplace_back([this, start_generation, nice_increment] {
+      lower_current_thread_priority(nice_increment);
+      worker_main(start_generation);
+    });
 }
 
 ThreadPool::~ThreadPool() {

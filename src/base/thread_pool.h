@@ -23,7 +23,8 @@ namespace agentserve {
 
 class ThreadPool {
  public:
-  explicit ThreadPool(int num_threads);
+  // nice_increment > 0 lowers the workers' scheduling priority (base/thread_priority.h).
+  explicit ThreadPool(int num_threads, int nice_increment = 0);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;

@@ -28,6 +28,8 @@ struct ServeArgs {
 };
 
 int run_serve(ServeArgs a) {
+  // Tokens must reach sockets while every core computes the next step.
+  a.runtime.compute_nice = 5;
   auto loaded = load_runtime(a.runtime);
   if (!loaded.ok()) return report_error("serve", loaded.error());
   Runtime& rt = **loaded;

@@ -60,6 +60,7 @@ Result<std::unique_ptr<Runtime>> load_runtime(const RuntimeOptions& o) {
 
   CpuBackendOptions bo;
   bo.num_threads = o.threads;
+  bo.nice_increment = o.compute_nice;
   bo.kv_cache_tokens = o.ctx;
   bo.kv_dtype = o.kv_dtype == "f32" ? DType::kF32 : DType::kBF16;
   bo.prefill_precision = o.precision == "f32"      ? cpu::MatmulPrecision::kF32
@@ -76,6 +77,7 @@ Result<std::unique_ptr<Runtime>> load_runtime(const RuntimeOptions& o) {
   eo.max_batch_tokens = o.batch_tokens;
   eo.max_running = o.parallel;
   eo.prefix_cache = o.prefix_cache;
+  eo.nice_increment = o.compute_nice;
   eo.max_context = static_cast<int32_t>(std::min<int64_t>(o.ctx, c.max_position_embeddings));
   rt->engine = std::make_unique<Engine>(rt->backend.get(), eo);
 

@@ -27,6 +27,8 @@ struct RuntimeOptions {
   int32_t batch_tokens = 512;
   int32_t parallel = 16;        // sequences computed at once
   bool prefix_cache = true;     // reuse cached prompt prefixes (off: measure what it saves)
+  // > 0: compute threads run this many nice levels below normal (serve: the I/O thread first).
+  int32_t compute_nice = 0;
 };
 
 // Adds --model, --threads, --ctx, --kv-dtype, --precision, --batch-tokens, --no-prefix-cache

@@ -7,6 +7,7 @@
 
 #include "base/check.h"
 #include "base/log.h"
+#include "base/thread_priority.h"
 
 namespace agentserve {
 
@@ -206,7 +207,10 @@ void Engine::loop() {
 void Engine::start() {
   AS_CHECK(!thread_.joinable());
   stop_.store(false);
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] {
+    lower_current_thread_priority(options_.nice_increment);
+    loop();
+  });
 }
 
 void Engine::stop() {

@@ -31,6 +31,9 @@ struct EngineOptions {
   // Seeds the cache's chain hashes: identifies the model and KV layout the pages belong to
   // (matters once pages outlive the process in the RAM/disk tiers).
   Hash128 model_fingerprint{};
+  // > 0: the engine thread (started by start()) runs below normal priority, so the server's I/O
+  // thread preempts it to stream tokens (base/thread_priority.h).
+  int32_t nice_increment = 0;
 };
 
 // Read from any thread (metrics), written by the engine thread after every step.

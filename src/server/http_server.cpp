@@ -26,6 +26,10 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
+// True on the server's I/O thread. Output produced there (the engine's tokens are drained on it)
+// wakes its connection directly instead of through another post.
+thread_local bool t_on_io_thread = false;
+
 std::string new_request_id() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   char buf[40];
@@ -228,7 +232,11 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
       if (signalled_) return;
       signalled_ = true;
     }
-    asio::post(executor_, [self = shared_from_this()] { self->wake_.cancel(); });
+    if (t_on_io_thread) {
+      wake_.cancel();
+    } else {
+      asio::post(executor_, [self = shared_from_this()] { self->wake_.cancel(); });
+    }
   }
 
   void watch_for_close(tcp::socket& socket) {
@@ -401,7 +409,9 @@ void HttpServer::run() {
     stop();
   });
   asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
+  t_on_io_thread = true;
   impl_->io.run();
+  t_on_io_thread = false;
 }
 
 void HttpServer::stop() {

@@ -50,8 +50,8 @@ Result<std::unique_ptr<CpuBackend>> CpuBackend::create(const LoadedModel& model,
                       "cannot allocate " + std::to_string(rounded >> 20) + " MiB for the KV cache (" +
                           std::to_string(tokens) + " tokens); lower the context size");
   madvise(b->kv_, rounded, MADV_HUGEPAGE);
-  b->pool_ = std::make_unique<ThreadPool>(options.num_threads > 0 ? options.num_threads
-                                                                  : default_num_threads());
+  b->pool_ = std::make_unique<ThreadPool>(
+      options.num_threads > 0 ? options.num_threads : default_num_threads(), options.nice_increment);
   b->inv_freq_ = rope_inv_freq(c.rope, c.head_dim);
   return b;
 }

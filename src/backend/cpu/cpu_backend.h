@@ -21,6 +21,7 @@ struct CpuBackendOptions {
   DType kv_dtype = DType::kBF16;     // f32 or bf16
   // Multi-row matmuls (prefill). Single rows (decode) always run in f32.
   cpu::MatmulPrecision prefill_precision = cpu::MatmulPrecision::kBf16;
+  int32_t nice_increment = 0;        // > 0: pool workers run below normal priority (server)
 };
 
 class CpuBackend : public Backend {

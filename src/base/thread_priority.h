@@ -1,0 +1,13 @@
+// Scheduling priority of the calling thread. The server lowers its compute threads (engine and
+// backend pool) a few nice levels so that the HTTP I/O thread, at normal priority, preempts them
+// as soon as it has bytes to write: on a machine whose cores all compute, a token would
+// otherwise wait for the scheduler's time slice (tens of ms) before reaching its client.
+#pragma once
+
+namespace agentserve {
+
+// Raises the calling thread's nice value by `increment` (> 0: lower priority; no privilege is
+// needed for that). Returns false when the system refused (the thread keeps its priority).
+bool lower_current_thread_priority(int increment);
+
+}  // namespace agentserve
