@@ -1,6 +1,7 @@
 #include "server/anthropic/message_stream.h"
 
 #include "server/anthropic/message_shape.h"
+#include "server/json_text.h"
 
 namespace agentserve::server::anthropic {
 
@@ -57,18 +58,29 @@ void MessageStream::close() {
   ++next_index_;
 }
 
+// The per-token frames are written as text, byte-identical to sse_frame() of the same object
+// (no JSON tree built and freed per token).
+void MessageStream::send_delta(const char* type, const char* field, std::string_view text) {
+  std::string f = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":";
+  f += std::to_string(next_index_);
+  f += ",\"delta\":{\"type\":\"";
+  f += type;
+  f += "\",\"";
+  f += field;
+  f += "\":";
+  append_json_string(&f, text);
+  f += "}}\n\n";
+  exchange_->write(std::move(f));
+}
+
 void MessageStream::on_reasoning(std::string_view text) {
   open(Block::kThinking);
-  send("content_block_delta", {{"type", "content_block_delta"},
-                               {"index", next_index_},
-                               {"delta", {{"type", "thinking_delta"}, {"thinking", text}}}});
+  send_delta("thinking_delta", "thinking", text);
 }
 
 void MessageStream::on_text(std::string_view text) {
   open(Block::kText);
-  send("content_block_delta", {{"type", "content_block_delta"},
-                               {"index", next_index_},
-                               {"delta", {{"type", "text_delta"}, {"text", text}}}});
+  send_delta("text_delta", "text", text);
 }
 
 void MessageStream::on_finish(const GenerationResult& result) {

@@ -37,6 +37,7 @@ class MessageStream : public GenerationSink {
   void open(Block block);
   void close();
   void send(std::string_view event, const nlohmann::ordered_json& data);
+  void send_delta(const char* type, const char* field, std::string_view text);
 
   std::shared_ptr<HttpExchange> exchange_;
   std::string id_;

@@ -1,3 +1,4 @@
+#include "server/json_text.h"
 #include "server/openai/chat_response.h"
 
 #include <vector>
@@ -86,10 +87,8 @@ class ChatStreamer : public ChoiceEncoder {
     ex_->write(std::move(frames));
   }
 
-  void on_reasoning(int i, std::string_view text) override {
-    delta(i, {{"reasoning_content", std::string(text)}});
-  }
-  void on_text(int i, std::string_view text) override { delta(i, {{"content", std::string(text)}}); }
+  void on_reasoning(int i, std::string_view text) override { text_delta(i, "reasoning_content", text); }
+  void on_text(int i, std::string_view text) override { text_delta(i, "content", text); }
   void on_token(int i, const SampleResult& s, std::string_view b) override {
     if (env_.logprobs) pending_[i].push_back(chat_logprob_entry(s, b, *model_.tokenizer));
   }
@@ -131,6 +130,36 @@ class ChatStreamer : public ChoiceEncoder {
     ex_->write(sse(chunk(i, std::move(d), nullptr)));
   }
 
+  // The per-token frame, written as text: the same bytes as sse(chunk(i, {{key, text}}, null))
+  // (same keys in the same order, same escaping) without a JSON tree built and freed per token.
+  void text_delta(int i, const char* key, std::string_view text) {
+    if (failed_) return;
+    if (env_.logprobs && !pending_[i].empty()) {
+      delta(i, {{key, std::string(text)}});
+      return;
+    }
+    if (frame_head_.empty()) {
+      const ordered_json head = {{"id", env_.id}, {"object", "chat.completion.chunk"},
+                                 {"created", env_.created}, {"model", env_.model}};
+      frame_head_ = "data: " + dump(head);
+      frame_head_.pop_back();  // the closing brace: choices follow
+      frame_head_ += ",\"choices\":[{\"index\":";
+      frame_tail_ = "},\"logprobs\":null,\"finish_reason\":null}]";
+      if (env_.include_usage) frame_tail_ += ",\"usage\":null";
+      frame_tail_ += "}\n\n";
+    }
+    std::string f;
+    f.reserve(frame_head_.size() + frame_tail_.size() + text.size() + 48);
+    f += frame_head_;
+    f += std::to_string(i);
+    f += ",\"delta\":{\"";
+    f += key;
+    f += "\":";
+    append_json_string(&f, text);
+    f += frame_tail_;
+    ex_->write(std::move(f));
+  }
+
   // A chunk for choice i, carrying the logprobs of the tokens sampled since the last chunk
   // (text is held back by the stop matcher, so tokens and text do not line up one to one).
   ordered_json chunk(int i, ordered_json delta, ordered_json finish) {
@@ -156,6 +185,7 @@ class ChatStreamer : public ChoiceEncoder {
   const ServedModel& model_;
   ChatEnvelope env_;
   std::vector<ordered_json> pending_;  // per choice: logprob entries not yet sent
+  std::string frame_head_, frame_tail_;  // the constant parts of a delta frame
   UsageTotals usage_;
   bool failed_ = false;
 };
