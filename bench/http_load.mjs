@@ -8,7 +8,8 @@
 //   - memory per idle open stream (server RSS with M streams waiting in the queue).
 //
 //   node bench/http_load.mjs --bin build/agentserve --model DIR [--streams 64] [--tokens 64]
-//                            [--idle 256] [--parallel 64]
+//                            [--idle 256] [--parallel 64] [--temperature 1] [--io-threads 0]
+//                            [--threads 0]
 //
 // The load driver runs on the same machine: its own CPU time is reported too, since on a small
 // machine it competes with the server.
@@ -27,6 +28,8 @@ const STREAMS = Number(args.streams ?? 64);
 const TOKENS = Number(args.tokens ?? 64);
 const IDLE = Number(args.idle ?? 256);
 const PARALLEL = Number(args.parallel ?? STREAMS);
+const IO_THREADS = args["io-threads"] ?? "0";
+const THREADS = args.threads ?? "0";  // compute threads of the server (0: all cores)
 if (!MODEL) throw new Error("--model DIR is required");
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
@@ -88,6 +91,12 @@ function histQuantile(before, after, name, q) {
   return { le: Infinity, total };
 }
 
+// Share of a histogram delta at or below `le`.
+function histQuantileShare(before, after, name, le) {
+  const d = (k) => (after.get(k) ?? 0) - (before.get(k) ?? 0);
+  return d(`${name}_bucket{le="${le}"}`) / d(`${name}_count`);
+}
+
 function rssKb(pid) {
   const s = fs.readFileSync(`/proc/${pid}/status`, "utf8");
   return Number(s.match(/VmRSS:\s+(\d+)/)[1]);
@@ -99,7 +108,7 @@ const chatBody = (i, maxTokens) => ({
 });
 
 // ---- throughput, overhead, latency ----
-const srv = await startServer(["--parallel", String(PARALLEL)]);
+const srv = await startServer(["--parallel", String(PARALLEL), "--io-threads", IO_THREADS, "--threads", THREADS]);
 // Warm up (first allocations, page faults).
 await Promise.all(Array.from({ length: Math.min(8, STREAMS) }, (_, i) => post(`${srv.url}/v1/chat/completions`, chatBody(i, 8))));
 const m0 = await metrics(srv.url);
@@ -156,7 +165,7 @@ idleSrv.proc.kill("SIGKILL");
 for (const r of idleReqs) r.destroy();
 
 const result = {
-  streams: STREAMS, tokens_per_stream: TOKENS, parallel: PARALLEL,
+  streams: STREAMS, tokens_per_stream: TOKENS, parallel: PARALLEL, io_threads: IO_THREADS, compute_threads: THREADS,
   wall_s: +wall.toFixed(3),
   generated_tokens: gen, streamed_tokens: streamedTokens,
   http_tok_per_s: +(streamedTokens / wall).toFixed(1),
@@ -167,6 +176,7 @@ const result = {
   engine_us_per_token: +(1e6 * busy / gen).toFixed(1),
   server_overhead_pct: +(100 * ioCpu / busy).toFixed(2),
   token_to_socket_p50_le_s: p50.le, token_to_socket_p99_le_s: p99.le, latency_samples: p99.total,
+  token_to_socket_within_1ms_pct: +(100 * histQuantileShare(m0, m1, "agentserve_token_to_socket_seconds", 0.001)).toFixed(2),
   ttft_ms_p50: +ttfts[Math.floor(ttfts.length / 2)].toFixed(1), ttft_ms_max: +ttfts.at(-1).toFixed(1),
   driver_cpu_s: +((cpu.user + cpu.system) / 1e6).toFixed(2),
   idle_streams: IDLE, idle_streams_queued: queued,

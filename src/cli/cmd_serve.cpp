@@ -116,6 +116,11 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--served-name", a->served_name,
                   "The model's public name (default: its directory's name)");
   cmd->add_option("--alias", a->aliases, "Another name for the model: NAME=MODEL (repeatable)");
+  cmd->add_option("--io-threads", a->server.io_threads,
+                  "HTTP I/O threads (parse, respond, stream tokens to sockets); 0: 1 on up to 4 "
+                  "cores, else 2")
+      ->check(CLI::Range(0, 64))
+      ->capture_default_str();
   cmd->add_option("--max-body-mb", a->max_body_mb, "Largest request body, in MiB")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();

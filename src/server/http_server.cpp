@@ -5,13 +5,17 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <pthread.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <atomic>
 #include <chrono>
 #include <deque>
 #include <mutex>
 #include <random>
+#include <thread>
+#include <vector>
 
 #include "base/log.h"
 #include "server/api_errors.h"
@@ -26,9 +30,10 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
-// True on the server's I/O thread. Output produced there (the engine's tokens are drained on it)
-// wakes its connection directly instead of through another post.
-thread_local bool t_on_io_thread = false;
+// The io_context whose loop runs on this thread (null elsewhere). Output produced on a
+// connection's own I/O thread (the engine's tokens are drained there) wakes it directly
+// instead of through another post.
+thread_local asio::execution_context* t_io_context = nullptr;
 
 std::string new_request_id() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -175,12 +180,14 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
           last_write = Clock::now();
         }
         if (!chunk.empty()) {
+          // Asio sends at once when the operation starts (its completion is only queued), so
+          // the bytes are on the socket from here: that is where the latency ends.
+          if (origin != Clock::time_point{} && output_latency_ != nullptr)
+            output_latency_->observe(std::chrono::duration<double>(Clock::now() - origin).count());
           co_await asio::async_write(socket, http::make_chunk(asio::buffer(chunk)),
                                      asio::redirect_error(asio::use_awaitable, ec));
           if (ec) co_return -1;
           last_write = Clock::now();
-          if (origin != Clock::time_point{} && output_latency_ != nullptr)
-            output_latency_->observe(std::chrono::duration<double>(last_write - origin).count());
         }
         if (ended) {
           co_await asio::async_write(socket, http::make_chunk_last(),
@@ -232,7 +239,7 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
       if (signalled_) return;
       signalled_ = true;
     }
-    if (t_on_io_thread) {
+    if (t_io_context == &asio::query(executor_, asio::execution::context)) {
       wake_.cancel();
     } else {
       asio::post(executor_, [self = shared_from_this()] { self->wake_.cancel(); });
@@ -288,12 +295,49 @@ std::string endpoint_label(const HttpRequest& req, bool routed) {
 struct HttpServer::Impl {
   ServerContext& ctx;
   const Router& router;
-  asio::io_context io{1};
+  // ios[0] also runs the acceptor and the signal handler.
+  std::vector<std::unique_ptr<asio::io_context>> ios;
+  asio::io_context& io;
   tcp::acceptor acceptor{io};
   asio::signal_set signals{io, SIGINT, SIGTERM};
   int bound_port = 0;
+  size_t next_io = 0;
+  std::mutex clocks_mutex;
+  std::vector<clockid_t> io_clocks;  // CPU clocks of the running I/O threads
 
-  Impl(ServerContext& c, const Router& r) : ctx(c), router(r) {}
+  static std::vector<std::unique_ptr<asio::io_context>> make_ios(int n) {
+    if (n <= 0) n = std::thread::hardware_concurrency() <= 4 ? 1 : 2;
+    std::vector<std::unique_ptr<asio::io_context>> v;
+    for (int i = 0; i < std::max(1, n); ++i) v.push_back(std::make_unique<asio::io_context>(1));
+    return v;
+  }
+
+  Impl(ServerContext& c, const Router& r)
+      : ctx(c), router(r), ios(make_ios(c.options().io_threads)), io(*ios[0]) {}
+
+  // Runs ios[i] on the calling thread until stopped.
+  void run_io(size_t i) {
+    clockid_t clock{};
+    pthread_getcpuclockid(pthread_self(), &clock);
+    {
+      std::lock_guard<std::mutex> lock(clocks_mutex);
+      io_clocks.push_back(clock);
+    }
+    t_io_context = ios[i].get();
+    ios[i]->run();
+    t_io_context = nullptr;
+  }
+
+  double io_cpu_seconds() {
+    std::lock_guard<std::mutex> lock(clocks_mutex);
+    double total = 0;
+    for (clockid_t c : io_clocks) {
+      timespec ts{};
+      if (clock_gettime(c, &ts) == 0)
+        total += static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+    }
+    return total;
+  }
 
   asio::awaitable<void> connection(tcp::socket socket) {
     beast::flat_buffer buffer;
@@ -367,12 +411,14 @@ struct HttpServer::Impl {
   asio::awaitable<void> accept_loop() {
     while (true) {
       beast::error_code ec;
-      tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+      asio::io_context& target = *ios[next_io++ % ios.size()];
+      tcp::socket socket =
+          co_await acceptor.async_accept(target, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (!acceptor.is_open()) co_return;
         continue;
       }
-      asio::co_spawn(io, connection(std::move(socket)), asio::detached);
+      asio::co_spawn(target, connection(std::move(socket)), asio::detached);
     }
   }
 };
@@ -409,9 +455,18 @@ void HttpServer::run() {
     stop();
   });
   asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
-  t_on_io_thread = true;
-  impl_->io.run();
-  t_on_io_thread = false;
+  impl_->ctx.set_io_cpu_probe([impl = impl_.get()] { return impl->io_cpu_seconds(); });
+  // The other loops have nothing to do until connections arrive: keep them running.
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < impl_->ios.size(); ++i) {
+    guards.push_back(asio::make_work_guard(*impl_->ios[i]));
+    threads.emplace_back([impl = impl_.get(), i] { impl->run_io(i); });
+  }
+  impl_->run_io(0);
+  for (auto& ios : impl_->ios) ios->stop();
+  for (auto& t : threads) t.join();
+  impl_->ctx.set_io_cpu_probe(nullptr);
 }
 
 void HttpServer::stop() {
@@ -419,7 +474,7 @@ void HttpServer::stop() {
     beast::error_code ec;
     impl_->acceptor.close(ec);
     impl_->signals.cancel(ec);
-    impl_->io.stop();
+    for (auto& ios : impl_->ios) ios->stop();
   });
 }
 

@@ -1,4 +1,6 @@
-// The HTTP/1.1 server: Boost.Beast with C++20 coroutines on one I/O thread. Each connection
+// The HTTP/1.1 server: Boost.Beast with C++20 coroutines on `io_threads` I/O threads, each
+// with its own io_context; connections are dealt out round robin and live on one thread, so a
+// connection's state needs no locks. Each connection
 // reads a request (body limit → 413 in the API's error shape), checks the API key, routes it,
 // and writes whatever the handler answers through its HttpExchange — a whole response or a
 // chunked stream, with keep-alive frames while a stream is quiet and immediate detection of a
@@ -22,7 +24,7 @@ class HttpServer {
   // Binds the listening socket (port 0 picks a free one); fails when the address is taken.
   Status listen();
   int port() const;
-  // Serves until stop(), SIGINT or SIGTERM; runs the I/O loop on the calling thread.
+  // Serves until stop(), SIGINT or SIGTERM; the calling thread is the first I/O thread.
   void run();
   void stop();  // any thread
 

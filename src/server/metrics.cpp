@@ -72,7 +72,7 @@ std::string Metrics::prometheus_text(const Gauges& g) const {
       g.engine_busy_seconds);
   counter("agentserve_engine_steps_total", "Engine steps (forward passes).", g.engine_steps);
   out += fmt::format(
-      "# HELP agentserve_io_thread_cpu_seconds_total CPU time of the HTTP I/O thread.\n"
+      "# HELP agentserve_io_thread_cpu_seconds_total CPU time of the HTTP I/O threads.\n"
       "# TYPE agentserve_io_thread_cpu_seconds_total counter\nagentserve_io_thread_cpu_seconds_total {:.6f}\n",
       g.io_thread_cpu_seconds);
   gauge("agentserve_queue_depth", "Requests waiting for the engine.", g.queue_depth);

@@ -46,7 +46,7 @@ class Metrics {
     int64_t kv_pages_total = 0;
     double engine_busy_seconds = 0;  // engine thread computing steps
     int64_t engine_steps = 0;
-    double io_thread_cpu_seconds = 0;  // the HTTP I/O thread's CPU time: the server's overhead
+    double io_thread_cpu_seconds = 0;  // the HTTP I/O threads' CPU time: the server's overhead
     int64_t prefix_cache_pages = 0;    // pages the prefix cache holds (some also in use)
     int64_t prefix_cache_entries = 0;
     int64_t prefix_cache_lookups = 0;

@@ -67,10 +67,7 @@ void register_common_routes(Router& router, ServerContext& ctx) {
     g.prefix_cache_lookups = eg.prefix_cache_lookups.load();
     g.prefix_cache_hits = eg.prefix_cache_hits.load();
     g.prefix_cache_matched_tokens = eg.prefix_cache_matched_tokens.load();
-    // Handlers run on the I/O thread, so this thread's CPU clock is the I/O thread's.
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    g.io_thread_cpu_seconds = static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+    g.io_thread_cpu_seconds = ctx.io_cpu_seconds();
     ex->respond(200, "text/plain; version=0.0.4", ctx.metrics().prometheus_text(g));
   });
   // Every name the model answers to, the served id first.

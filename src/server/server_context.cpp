@@ -60,6 +60,8 @@ void ServerContext::run_on_worker(std::function<void()> fn) {
   workers_->cv.notify_one();
 }
 
+double ServerContext::io_cpu_seconds() const { return io_cpu_probe_ ? io_cpu_probe_() : 0.0; }
+
 const ServedModel* ServerContext::resolve_model(std::string_view name) const {
   if (name.empty() || name == model_.id) return &model_;
   if (std::find(model_.aliases.begin(), model_.aliases.end(), name) != model_.aliases.end())

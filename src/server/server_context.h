@@ -26,6 +26,11 @@ struct ServerOptions {
   size_t max_body_bytes = 32u << 20;         // Anthropic's limit; 413 beyond
   std::chrono::milliseconds ping_interval{5000};  // keep-alive frames during long prefills
   int worker_threads = 1;                    // render + tokenize off the I/O thread
+  // Threads that parse requests, run handlers and write responses. With many streams, one
+  // step's tokens arrive together; more threads write them to their sockets in parallel. 0:
+  // one on machines of up to 4 cores (a second I/O thread only competes with the compute
+  // threads there — measured on 2 cores), else 2.
+  int io_threads = 0;
 };
 
 struct ServedModel {
@@ -60,12 +65,17 @@ class ServerContext {
   // never the engine's).
   void run_on_worker(std::function<void()> fn);
 
+  // CPU seconds the HTTP I/O threads have used (set by the server when it runs; 0 before).
+  double io_cpu_seconds() const;
+  void set_io_cpu_probe(std::function<double()> probe) { io_cpu_probe_ = std::move(probe); }
+
  private:
   struct Workers;
   ServerOptions options_;
   ServedModel model_;
   Metrics* metrics_;
   std::unique_ptr<Workers> workers_;
+  std::function<double()> io_cpu_probe_;
 };
 
 }  // namespace agentserve::server
