@@ -4,14 +4,15 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import Anthropic from "@anthropic-ai/sdk";
-import { startServer, parseSse } from "./lib/server.mjs";
+import { startServer, parseSse, thinkingModel } from "./lib/server.mjs";
 
 let srv, client;      // default context (8192)
 let small, smallClient;  // --ctx 256: clamping and overflow
 let authed;           // --api-key
+let thinker;          // a template that opens <think>: the model's output is a thinking block
 
 before(async () => {
-  [srv, small, authed] = await Promise.all([
+  [srv, small, authed, thinker] = await Promise.all([
     // Outputs are compared request to request here; with the prefix cache a repeat computes
     // only the prompt's tail with other kernel shapes (equal within bf16 rounding, not bit for
     // bit, and the random model's top logits are nearly tied). So these run without it; the
@@ -19,13 +20,14 @@ before(async () => {
     startServer({ model: "qwen3-tiny", args: ["--no-prefix-cache"] }),
     startServer({ model: "qwen3-tiny", args: ["--ctx", "256", "--no-prefix-cache"] }),
     startServer({ model: "qwen3-tiny", args: ["--api-key", "sekret"] }),
+    startServer({ modelDir: thinkingModel(), args: ["--no-prefix-cache"] }),
   ]);
   client = new Anthropic({ baseURL: srv.url, apiKey: "dummy", maxRetries: 0 });
   smallClient = new Anthropic({ baseURL: small.url, apiKey: "dummy", maxRetries: 0 });
 });
 
 after(async () => {
-  await Promise.all([srv?.stop(), small?.stop(), authed?.stop()]);
+  await Promise.all([srv?.stop(), small?.stop(), authed?.stop(), thinker?.stop()]);
 });
 
 const MODEL = "claude-opus-4-8";
@@ -407,4 +409,29 @@ test("prefix cache: a repeat reports cache_read_input_tokens, and input_tokens i
   const final = await stream.finalMessage();
   assert.equal(final.usage.cache_read_input_tokens, expected);
   assert.equal(final.usage.input_tokens, prompt - expected);
+});
+
+test("thinking output: a thinking block with one signature_delta before its stop (streamed), signature in the message", async () => {
+  const body = { model: MODEL, max_tokens: 24, temperature: 0, messages: hello };
+  const frames = await streamFrames(`${thinker.url}/v1/messages`, body);
+  checkSequence(frames);
+  const starts = frames.filter((f) => f.event === "content_block_start");
+  assert.equal(starts[0].data.content_block.type, "thinking");
+  assert.deepEqual(starts[0].data.content_block, { type: "thinking", thinking: "", signature: "" });
+  const ofBlock0 = frames.filter((f) => f.data?.index === 0);
+  const deltas = ofBlock0.filter((f) => f.event === "content_block_delta").map((f) => f.data.delta);
+  assert.ok(deltas.some((d) => d.type === "thinking_delta" && d.thinking.length > 0));
+  const sigs = deltas.filter((d) => d.type === "signature_delta");
+  assert.equal(sigs.length, 1, "exactly one signature_delta");
+  assert.equal(deltas.at(-1).type, "signature_delta", "the signature comes last, just before the stop");
+  assert.equal(typeof sigs[0].signature, "string");
+  assert.ok(deltas.every((d) => d.type !== "text_delta"), "no text deltas inside the thinking block");
+  // The SDK assembles the same message, and the non-streamed answer agrees.
+  const c = new Anthropic({ baseURL: thinker.url, apiKey: "dummy", maxRetries: 0 });
+  const streamed = await c.messages.stream(body).finalMessage();
+  const plain = await c.messages.create(body);
+  assert.equal(plain.content[0].type, "thinking");
+  assert.equal(typeof plain.content[0].signature, "string");
+  assert.equal(plain.content[0].thinking, streamed.content[0].thinking);
+  assert.equal(plain.content[0].thinking, deltas.filter((d) => d.type === "thinking_delta").map((d) => d.thinking).join(""));
 });

@@ -5,12 +5,8 @@
 // request rather than to fixed strings.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import OpenAI from "openai";
-import { startServer, parseSse, testModel, BIN } from "./lib/server.mjs";
+import { startServer, parseSse, thinkingModel } from "./lib/server.mjs";
 
 let srv, client;        // default context (8192)
 let small, smallClient; // --ctx 256: clamping and overflow
@@ -18,49 +14,6 @@ let authed;             // --api-key k
 let thinker, thinkClient;  // a template that opens <think> in the generation prompt
 
 const hello = [{ role: "user", content: "Write a short poem about the sea." }];
-
-// A copy of qwen3-tiny whose template opens the reasoning block itself (as Qwen3 thinking-2507
-// and DeepSeek-R1 templates do), so that everything the model writes is reasoning until it
-// closes the block — the random-weight model never emits <think> on its own.
-function thinkingModelDir() {
-  const src = testModel("qwen3-tiny");
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "agentserve-openai-think-"));
-  for (const f of fs.readdirSync(src)) fs.copyFileSync(path.join(src, f), path.join(dir, f));
-  const cfgPath = path.join(dir, "tokenizer_config.json");
-  const cfg = JSON.parse(fs.readFileSync(cfgPath, "utf8"));
-  const before = cfg.chat_template;
-  cfg.chat_template = before.replace(
-    /(\{\{- '<think>\\n\\n<\/think>\\n\\n' \}\}\s*)(\{%- endif %\})/,
-    "$1{%- else %}{{- '<think>\\n' }}$2");
-  assert.notEqual(cfg.chat_template, before, "the qwen3 template's enable_thinking branch was found");
-  fs.writeFileSync(cfgPath, JSON.stringify(cfg));
-  return dir;
-}
-
-// startServer for a model directory of our own (the harness knows only named test models).
-async function startServerDir(dir, args = []) {
-  const proc = spawn(BIN, ["serve", "--model", dir, "--port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let log = "";
-  proc.stdout.on("data", (d) => { log += d; });
-  proc.stderr.on("data", (d) => { log += d; });
-  const exited = new Promise((resolve) => proc.on("exit", resolve));
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 60000);
-    proc.stderr.on("data", () => {
-      const m = log.match(/is serving \S+ on (http:\/\/[\d.]+:\d+)/);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    });
-    proc.on("exit", (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}:\n${log}`)); });
-  });
-  return {
-    url, dir,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
-      await exited;
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 before(async () => {
   // Tests here compare outputs request to request. With the prefix cache on, a prompt's first
@@ -72,7 +25,7 @@ before(async () => {
     startServer({ model: "qwen3-tiny", args: ["--no-prefix-cache"] }),
     startServer({ model: "qwen3-tiny", args: ["--ctx", "256", "--no-prefix-cache"] }),
     startServer({ model: "qwen3-tiny", args: ["--api-key", "k"] }),
-    startServerDir(thinkingModelDir(), ["--served-name", "thinker", "--no-prefix-cache"]),
+    startServer({ modelDir: thinkingModel(), args: ["--served-name", "thinker", "--no-prefix-cache"] }),
   ]);
   client = new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: "dummy", maxRetries: 0 });
   smallClient = new OpenAI({ baseURL: `${small.url}/v1`, apiKey: "dummy", maxRetries: 0 });

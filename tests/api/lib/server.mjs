@@ -42,6 +42,33 @@ export function testModel(name) {
   return dir;
 }
 
+// A copy of qwen3-tiny whose template opens the reasoning block itself (as Qwen3
+// thinking-2507 and DeepSeek-R1 templates do), so that everything the model writes is reasoning
+// until it closes the block — the random-weight model never emits <think> on its own.
+export function thinkingModel() {
+  const src = testModel("qwen3-tiny");
+  const base = process.env.AGENTSERVE_TEST_MODELS_DIR || path.join(os.tmpdir(), "agentserve-test-models");
+  const dir = path.join(base, "api-qwen3-tiny-thinks");
+  if (fs.existsSync(path.join(dir, "config.json"))) return dir;
+  const tmp = `${dir}.tmp-${process.pid}`;
+  fs.mkdirSync(tmp, { recursive: true });
+  for (const f of fs.readdirSync(src)) fs.copyFileSync(path.join(src, f), path.join(tmp, f));
+  const cfgPath = path.join(tmp, "tokenizer_config.json");
+  const cfg = JSON.parse(fs.readFileSync(cfgPath, "utf8"));
+  const before = cfg.chat_template;
+  cfg.chat_template = before.replace(
+    /(\{\{- '<think>\\n\\n<\/think>\\n\\n' \}\}\s*)(\{%- endif %\})/,
+    "$1{%- else %}{{- '<think>\\n' }}$2");
+  if (cfg.chat_template === before) throw new Error("the qwen3 template's enable_thinking branch was not found");
+  fs.writeFileSync(cfgPath, JSON.stringify(cfg));
+  try {
+    fs.renameSync(tmp, dir);
+  } catch {
+    fs.rmSync(tmp, { recursive: true, force: true });  // another process won the race
+  }
+  return dir;
+}
+
 // `modelDir` serves a model directory of the caller's own instead of a named test model.
 export async function startServer({ model = "qwen3-tiny", modelDir = null, args = [], env = {} } = {}) {
   const dir = modelDir ?? testModel(model);
