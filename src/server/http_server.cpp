@@ -79,6 +79,7 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
 
   void write(std::string data) override {
     if (data.empty()) return;
+    if (try_send_now(data)) return;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (mode_ != Mode::kStream || ended_) return;
@@ -134,13 +135,15 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
   // connection broke.
   asio::awaitable<int> serve(tcp::socket& socket, bool keep_alive) {
     beast::error_code ec;
-    bool header_sent = false;
-    auto last_write = Clock::now();
+    bool& header_sent = header_sent_;
+    Clock::time_point& last_write = last_write_;
+    last_write = Clock::now();
+    socket_ = &socket;
     // Watch the socket for the client hanging up while the answer is being produced.
     watch_for_close(socket);
     while (true) {
       Mode mode;
-      std::string chunk;
+      std::string chunk, raw;
       Clock::time_point origin{};
       bool ended = false;
       std::chrono::milliseconds keepalive{0};
@@ -148,6 +151,7 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
         std::lock_guard<std::mutex> lock(mutex_);
         mode = mode_;
         chunk.swap(pending_);
+        raw.swap(raw_pending_);
         if (!chunk.empty()) std::swap(origin, origin_);
         ended = ended_;
         keepalive = keepalive_interval_;
@@ -179,6 +183,11 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
           header_sent = true;
           last_write = Clock::now();
         }
+        if (!raw.empty()) {  // the unsent tail of a chunk try_send_now began
+          co_await asio::async_write(socket, asio::buffer(raw), asio::redirect_error(asio::use_awaitable, ec));
+          if (ec) co_return -1;
+          last_write = Clock::now();
+        }
         if (!chunk.empty()) {
           // Asio sends at once when the operation starts (its completion is only queued), so
           // the bytes are on the socket from here: that is where the latency ends.
@@ -203,10 +212,12 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
       }
       {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (!pending_.empty() || ended_ != ended || mode_ != mode) continue;
+        if (!pending_.empty() || !raw_pending_.empty() || ended_ != ended || mode_ != mode) continue;
         signalled_ = false;
       }
+      parked_ = true;
       co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      parked_ = false;
       if (!ec && header_sent && Clock::now() >= last_write + keepalive) {
         std::string frame;
         {
@@ -221,6 +232,42 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
         }
       }
     }
+  }
+
+  // Stream output produced on this connection's own I/O thread while its writer is parked
+  // (the common case: the engine's tokens are drained there) goes to the socket right here, as
+  // one HTTP chunk, instead of waking the writer coroutine: with many streams, each token would
+  // otherwise wait behind every other stream's drain in the I/O queue. Returns false when the
+  // writer must handle `data` (another thread, writer busy, output queued, or not streaming).
+  bool try_send_now(const std::string& data) {
+    if (t_io_context != &asio::query(executor_, asio::execution::context)) return false;
+    if (!parked_ || !header_sent_ || socket_ == nullptr) return false;
+    Clock::time_point origin;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (mode_ != Mode::kStream || ended_ || !pending_.empty() || !raw_pending_.empty()) return false;
+      origin = std::exchange(origin_, Clock::time_point{});
+    }
+    char size_line[24];
+    const int len = std::snprintf(size_line, sizeof(size_line), "%zx\r\n", data.size());
+    std::string framed;
+    framed.reserve(static_cast<size_t>(len) + data.size() + 2);
+    framed.append(size_line, static_cast<size_t>(len));
+    framed += data;
+    framed += "\r\n";
+    if (origin != Clock::time_point{} && output_latency_ != nullptr)
+      output_latency_->observe(std::chrono::duration<double>(Clock::now() - origin).count());
+    const ssize_t n = ::send(socket_->native_handle(), framed.data(), framed.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    const size_t sent = n > 0 ? static_cast<size_t>(n) : 0;
+    if (sent > 0) last_write_ = Clock::now();
+    if (sent == framed.size()) return true;
+    // A full socket buffer (or an error the writer will meet): the writer sends the rest.
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      raw_pending_.assign(framed, sent, std::string::npos);
+    }
+    signal();
+    return true;
   }
 
   void stop_watching(tcp::socket& socket) {
@@ -263,6 +310,12 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
   Histogram* output_latency_;
   std::mutex mutex_;
   Clock::time_point origin_{};  // engine time of the oldest output in pending_
+  std::string raw_pending_;     // framed bytes to send as they are (a partial direct send)
+  // I/O thread only: the writer's state, for try_send_now.
+  tcp::socket* socket_ = nullptr;
+  bool parked_ = false;
+  bool header_sent_ = false;
+  Clock::time_point last_write_{};
   Mode mode_ = Mode::kNone;
   int status_ = 200;
   std::string content_type_, body_, pending_, keepalive_frame_;
