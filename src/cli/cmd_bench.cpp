@@ -59,6 +59,9 @@ Result<Timing> run_once(Runtime& rt, const std::vector<int32_t>& prompt, int32_t
 int run_bench(const BenchArgs& a) {
   RuntimeOptions ro = a.runtime;
   ro.ctx = std::max<int64_t>(ro.ctx, a.prompt_tokens + a.gen_tokens + 16);
+  // Every run sends the same prompt: with the prefix cache on, runs after the first would reuse
+  // its KV and time almost nothing. The bench measures computing it.
+  ro.prefix_cache = false;
   auto loaded = load_runtime(ro);
   if (!loaded.ok()) return report_error("bench", loaded.error());
   Runtime& rt = **loaded;
