@@ -314,6 +314,7 @@ void conversation_from_anthropic(const ordered_json& body, chat::Conversation* c
   auto it = body.find("messages");
   if (it == body.end() || it->is_null()) throw_request_error("messages: Field required", "messages");
   if (!it->is_array()) bad("messages", "an array of messages", *it);
+  if (it->empty()) throw_request_error("messages: at least one message is required", "messages");
 
   std::vector<Turn> turns;
   for (size_t i = 0; i < it->size(); ++i) {
