@@ -331,6 +331,7 @@ test("malformed requests: 400 invalid_request_error naming the field", async () 
     [{ model: MODEL, max_tokens: -1, messages: hello }, /max_tokens/],
     [{ model: MODEL, max_tokens: 5, messages: "hi" }, /messages/],
     [{ model: MODEL, max_tokens: 5 }, /messages/],
+    [{ model: MODEL, max_tokens: 5, messages: [] }, /at least one message/],
     [{ model: MODEL, max_tokens: 5, messages: [{ role: "robot", content: "hi" }] }, /role/],
     [{ model: MODEL, max_tokens: 5, messages: [{ role: "user", content: [{ type: "text" }] }] }, /messages\.0\.content\.0\.text/],
     [{ model: MODEL, max_tokens: 5, messages: [{ role: "user", content: 5 }] }, /content/],
