@@ -25,6 +25,7 @@ struct ServeArgs {
   std::string served_name;
   std::vector<std::string> aliases;  // NAME=MODEL
   int max_body_mb = 32;
+  int ping_interval_ms = 5000;
 };
 
 int run_serve(ServeArgs a) {
@@ -62,8 +63,11 @@ int run_serve(ServeArgs a) {
   model.max_context = rt.engine->max_context();
   model.stop_token_ids = rt.stop_token_ids;
   model.thinks = rt.tokenizer->chat_template().find("<think>") != std::string::npos;
+  model.kv_page_size = rt.backend->kv_geometry().page_size;
+  model.kv_page_bytes = static_cast<int64_t>(rt.backend->kv_geometry().page_bytes());
 
   a.server.max_body_bytes = static_cast<size_t>(a.max_body_mb) << 20;
+  a.server.ping_interval = std::chrono::milliseconds(a.ping_interval_ms);
   server::Metrics metrics;
   server::ServerContext ctx(a.server, model, &metrics);
   server::Router router;
@@ -121,6 +125,14 @@ void add_serve_command(CLI::App& app, int* exit_code) {
                   "cores, else 2")
       ->check(CLI::Range(0, 64))
       ->capture_default_str();
+  cmd->add_option("--ping-interval-ms", a->ping_interval_ms,
+                  "While a stream is quiet (long prefill), send a keep-alive frame this often")
+      ->check(CLI::Range(10, 600000))
+      ->capture_default_str();
+  cmd->add_flag("!--no-prompt-hygiene", a->server.prompt_hygiene,
+                 "Send system prompts to the template exactly as received (default: Claude "
+                 "Code's per-request attribution hash cch= is replaced by a fixed value so it "
+                 "does not defeat the prefix cache)");
   cmd->add_option("--max-body-mb", a->max_body_mb, "Largest request body, in MiB")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
