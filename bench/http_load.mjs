@@ -14,14 +14,11 @@
 // The load driver runs on the same machine: its own CPU time is reported too, since on a small
 // machine it competes with the server.
 
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
+import { parseArgs, startServer as start, post, metrics } from "./lib/server.mjs";
 
-const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
-  if (a.startsWith("--")) acc.push([a.slice(2), all[i + 1]?.startsWith("--") || all[i + 1] === undefined ? "1" : all[i + 1]]);
-  return acc;
-}, []));
+const args = parseArgs();
 const BIN = args.bin ?? "build/agentserve";
 const MODEL = args.model;
 const STREAMS = Number(args.streams ?? 64);
@@ -32,51 +29,7 @@ const IO_THREADS = args["io-threads"] ?? "0";
 const THREADS = args.threads ?? "0";  // compute threads of the server (0: all cores)
 if (!MODEL) throw new Error("--model DIR is required");
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
-
-function startServer(extra) {
-  const proc = spawn(BIN, ["serve", "--model", MODEL, "--port", "0", ...extra], { stdio: ["ignore", "ignore", "pipe"] });
-  let log = "";
-  return new Promise((resolve, reject) => {
-    proc.stderr.on("data", (d) => {
-      log += d;
-      const m = log.match(/is serving \S+ on (http:\/\/[\d.]+:\d+)/);
-      if (m) resolve({ proc, url: m[1] });
-    });
-    proc.on("exit", (c) => reject(new Error(`server exited ${c}: ${log}`)));
-  });
-}
-
-function post(url, body, onData) {
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: "POST", agent,
-      headers: { "content-type": "application/json" } }, (res) => {
-      res.setEncoding("utf8");
-      if (res.statusCode !== 200) {
-        let err = "";
-        res.on("data", (d) => { err += d; });
-        res.on("end", () => reject(new Error(`HTTP ${res.statusCode}: ${err}`)));
-        return;
-      }
-      res.on("data", (d) => onData?.(d));
-      res.on("end", resolve);
-    });
-    req.on("error", reject);
-    req.end(JSON.stringify(body));
-    return req;
-  });
-}
-
-async function metrics(url) {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const m = new Map();
-  for (const line of text.split("\n")) {
-    const r = line.match(/^(\S+) (\S+)$/);
-    if (r && !line.startsWith("#")) m.set(r[1], Number(r[2]));
-  }
-  return m;
-}
+const startServer = (extra) => start(BIN, MODEL, extra);
 
 // Quantile from a Prometheus histogram delta (upper bound of the bucket that holds it).
 function histQuantile(before, after, name, q) {
