@@ -9,15 +9,18 @@ int main(int argc, char** argv) {
                " - a local LLM inference server for coding agents"};
   app.set_version_flag("--version", std::string("agentserve ") + AGENTSERVE_VERSION);
   app.require_subcommand(1);
-  std::string log_level = "info";
-  app.add_option("--log-level", log_level, "debug, info, warn, error or off")
-      ->capture_default_str();
-  app.parse_complete_callback([&] {
-    agentserve::LogLevel level;
-    if (!agentserve::parse_log_level(log_level, &level))
-      throw CLI::ValidationError("--log-level", "expected debug, info, warn, error or off");
-    agentserve::set_log_level(level);
-  });
+  // Applied as soon as it is parsed: a subcommand's callback (serve runs until shutdown) runs
+  // before the app's parse-complete callback would.
+  app.add_option_function<std::string>(
+         "--log-level",
+         [](const std::string& name) {
+           agentserve::LogLevel level;
+           if (!agentserve::parse_log_level(name, &level))
+             throw CLI::ValidationError("--log-level", "expected debug, info, warn, error or off");
+           agentserve::set_log_level(level);
+         },
+         "debug, info, warn, error or off (default info)")
+      ->trigger_on_parse();
 
   int exit_code = 0;
   agentserve::cli::add_serve_command(app, &exit_code);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <random>
 #include <span>
 
@@ -36,6 +37,34 @@ void Engine::submit(GenerationRequest request) {
     submitted_.push_back(std::move(request));
   }
   submit_cv_.notify_one();
+}
+
+void Engine::request_cache_clear(std::function<void(CacheClearResult)> done) {
+  {
+    std::lock_guard<std::mutex> lock(submit_mutex_);
+    cache_clears_.push_back(std::move(done));
+  }
+  submit_cv_.notify_one();
+}
+
+void Engine::run_cache_clears() {
+  std::vector<std::function<void(CacheClearResult)>> clears;
+  {
+    std::lock_guard<std::mutex> lock(submit_mutex_);
+    clears.swap(cache_clears_);
+  }
+  if (clears.empty()) return;
+  CacheClearResult r;
+  if (cache_ != nullptr) {
+    // evict() frees exactly the leaves nobody but the cache holds, then their parents: every
+    // path a running sequence references (and its ancestors) stays, so its KV stays valid.
+    r.pages_freed = cache_->evict(std::numeric_limits<int32_t>::max());
+    const RadixCacheStats s = cache_->stats();
+    r.pages_kept = s.num_pages;
+    r.entries_kept = s.num_entries;
+  }
+  update_gauges();
+  for (auto& done : clears) done(r);
 }
 
 void Engine::take_submissions() {
@@ -111,6 +140,7 @@ void Engine::update_gauges() {
 
 bool Engine::step() {
   take_submissions();
+  run_cache_clears();
   // Cancelled requests leave before they cost another step.
   std::vector<Sequence*> cancelled;
   scheduler_.for_each([&](Sequence* s) {
@@ -200,7 +230,7 @@ void Engine::loop() {
   while (!stop_.load(std::memory_order_acquire)) {
     if (step()) continue;
     std::unique_lock<std::mutex> lock(submit_mutex_);
-    submit_cv_.wait(lock, [&] { return !submitted_.empty() || stop_.load(); });
+    submit_cv_.wait(lock, [&] { return !submitted_.empty() || !cache_clears_.empty() || stop_.load(); });
   }
 }
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -55,6 +56,13 @@ struct EngineGauges {
   std::atomic<int64_t> prefix_cache_matched_tokens{0};
 };
 
+// What Engine::request_cache_clear() dropped.
+struct CacheClearResult {
+  int64_t pages_freed = 0;    // pages returned to the pool
+  int64_t pages_kept = 0;     // still cached: a running request uses them
+  int64_t entries_kept = 0;
+};
+
 struct EngineStats {
   uint64_t steps = 0;
   uint64_t prompt_tokens_computed = 0;
@@ -84,10 +92,15 @@ class Engine {
   std::string check_integrity() const { return scheduler_.check_integrity(); }
   // Null when the prefix cache is off.
   const RadixCache* prefix_cache() const { return cache_.get(); }
+  // Thread-safe. Drops every cached prefix that no running request uses, at the start of the
+  // engine's next step (the engine thread owns the cache); `done` then runs on the engine
+  // thread with what was freed (zeros when the cache is off) and must not block.
+  void request_cache_clear(std::function<void(CacheClearResult)> done);
   const PagePool& page_pool() const { return pool_; }
 
  private:
   void take_submissions();
+  void run_cache_clears();
   void finish(Sequence* seq, FinishReason reason, int32_t stop_token, std::string error = {});
   void loop();
 
@@ -108,6 +121,7 @@ class Engine {
   std::mutex submit_mutex_;
   std::condition_variable submit_cv_;
   std::vector<GenerationRequest> submitted_;
+  std::vector<std::function<void(CacheClearResult)>> cache_clears_;  // under submit_mutex_
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

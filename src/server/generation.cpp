@@ -53,6 +53,8 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
     });
     auto cancelled = cancelled_;
     exchange_->on_client_gone([cancelled] { cancelled->store(true); });
+    if (log_level() <= LogLevel::kDebug)
+      history_entry_ = ctx_.prompt_history().match_and_add(spec_.prompt, &common_prefix_);
     submitted_ = Clock::now();
     model_.engine->submit(std::move(req));
   }
@@ -76,6 +78,7 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
     }
     last_token_ = now;
     ++generated_;
+    if (history_entry_) generated_ids_.push_back(sample.token);
     if (stopped_by_string_) return;  // tokens past a stop string: dropped
     if (splitter_.in_reasoning()) ++reasoning_tokens_;
     sink_->on_token(sample, model_.tokenizer->token_bytes(sample.token));
@@ -126,6 +129,12 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
       }
     }
     ctx_.metrics().add_tokens(r.prompt_tokens, r.cached_prompt_tokens, r.completion_tokens);
+    if (history_entry_) {
+      ctx_.prompt_history().append_generated(history_entry_, generated_ids_);
+      AS_LOG_DEBUG("{} {}", exchange_->request().request_id,
+                   describe_divergence(spec_.prompt, r.cached_prompt_tokens, model_.kv_page_size,
+                                       common_prefix_, *model_.tokenizer, spec_.prompt_map.get()));
+    }
     sink_->on_finish(r);
   }
 
@@ -159,6 +168,11 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
   bool stopped_by_string_ = false;
   std::string stop_string_;
   bool finished_ = false;
+  // Debug-level divergence log: this request's record in the prompt history, the longest
+  // prefix it shared with earlier ones, and the tokens it generated.
+  std::shared_ptr<PromptHistory::Entry> history_entry_;
+  int32_t common_prefix_ = 0;
+  std::vector<int32_t> generated_ids_;
 };
 
 }  // namespace

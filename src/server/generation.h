@@ -16,6 +16,7 @@
 #include "base/error.h"
 #include "engine/request.h"
 #include "server/http_exchange.h"
+#include "server/prompt_divergence.h"
 #include "server/server_context.h"
 #include "text/chat/chat_template.h"
 
@@ -29,6 +30,9 @@ struct GenerationSpec {
   bool split_reasoning = false;           // the model thinks: route <think>…</think> apart
   bool starts_in_reasoning = false;       // the prompt itself opened <think>
   bool ignore_eos = false;
+  // Debug logging only: the request's blocks in the rendered prompt, so that the divergence
+  // log names the block where the prompt left the cache (prompt_divergence.h). May be null.
+  std::shared_ptr<const PromptMap> prompt_map;
 };
 
 enum class StopKind {

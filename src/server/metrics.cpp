@@ -38,6 +38,16 @@ void Metrics::add_tokens(int64_t prompt, int64_t cached, int64_t generated) {
   generated_tokens_.fetch_add(generated, std::memory_order_relaxed);
 }
 
+Metrics::TokenTotals Metrics::token_totals() const {
+  return {prompt_tokens_.load(std::memory_order_relaxed), cached_tokens_.load(std::memory_order_relaxed),
+          generated_tokens_.load(std::memory_order_relaxed)};
+}
+
+void Metrics::count_cache_clear(int64_t pages_freed) {
+  cache_clears_.fetch_add(1, std::memory_order_relaxed);
+  cache_cleared_pages_.fetch_add(pages_freed, std::memory_order_relaxed);
+}
+
 std::string Metrics::prometheus_text(const Gauges& g) const {
   std::string out;
   out += "# HELP agentserve_requests_total HTTP requests by endpoint and status.\n";
@@ -79,6 +89,19 @@ std::string Metrics::prometheus_text(const Gauges& g) const {
   gauge("agentserve_running_sequences", "Sequences being computed.", g.running);
   gauge("agentserve_kv_pages_used", "KV cache pages in use.", g.kv_pages_used);
   gauge("agentserve_kv_pages_total", "KV cache pages in the pool.", g.kv_pages_total);
+  // The RAM and disk tiers, one labelled series each.
+  auto tiers = [&](const char* name, const char* type, const char* help, int64_t Metrics::Gauges::Tier::*field) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+    out += fmt::format("{}{{tier=\"ram\"}} {}\n{}{{tier=\"disk\"}} {}\n", name, g.kv_ram.*field, name,
+                       g.kv_disk.*field);
+  };
+  tiers("agentserve_kv_tier_pages", "gauge", "KV pages held by the RAM and disk tiers.", &Gauges::Tier::pages);
+  tiers("agentserve_kv_tier_bytes", "gauge", "Bytes of KV pages held by the RAM and disk tiers.", &Gauges::Tier::bytes);
+  tiers("agentserve_kv_tier_capacity_bytes", "gauge", "Capacity of the RAM and disk tiers.",
+        &Gauges::Tier::capacity_bytes);
+  tiers("agentserve_kv_tier_lookups_total", "counter", "KV pages looked up in a tier (the pool did not have them).",
+        &Gauges::Tier::lookups);
+  tiers("agentserve_kv_tier_hits_total", "counter", "KV pages a tier supplied to a request.", &Gauges::Tier::hits);
   gauge("agentserve_kv_pages_cached", "KV pages held by the prefix cache (some also in use by requests).",
         g.prefix_cache_pages);
   gauge("agentserve_prefix_cache_entries", "Distinct cached prefixes (radix tree leaves).", g.prefix_cache_entries);
@@ -86,6 +109,12 @@ std::string Metrics::prometheus_text(const Gauges& g) const {
   counter("agentserve_prefix_cache_hits_total", "Requests that reused cached KV.", g.prefix_cache_hits);
   counter("agentserve_prefix_cache_reused_tokens_total", "Prompt tokens whose KV came from the prefix cache.",
           g.prefix_cache_matched_tokens);
+  gauge("agentserve_kv_page_bytes", "Bytes of one KV page (all layers, K and V): pages times this is bytes.",
+        g.kv_page_bytes);
+  counter("agentserve_prefix_cache_clears_total", "POST /v1/cache/clear calls answered.",
+          cache_clears_.load(std::memory_order_relaxed));
+  counter("agentserve_prefix_cache_cleared_pages_total", "Pages POST /v1/cache/clear returned to the pool.",
+          cache_cleared_pages_.load(std::memory_order_relaxed));
   return out;
 }
 

@@ -34,6 +34,13 @@ class Metrics {
  public:
   void count_request(std::string_view endpoint, int status);
   void add_tokens(int64_t prompt, int64_t cached, int64_t generated);
+  struct TokenTotals {
+    int64_t prompt = 0, cached = 0, generated = 0;
+  };
+  TokenTotals token_totals() const;
+  // POST /v1/cache/clear: one clear that returned `pages_freed` pages to the pool.
+  void count_cache_clear(int64_t pages_freed);
+  int64_t cache_clears() const { return cache_clears_.load(std::memory_order_relaxed); }
   Histogram& time_to_first_token() { return ttft_; }
   Histogram& inter_token_latency() { return itl_; }
   // From the engine producing a token to its bytes written to the socket.
@@ -47,11 +54,16 @@ class Metrics {
     double engine_busy_seconds = 0;  // engine thread computing steps
     int64_t engine_steps = 0;
     double io_thread_cpu_seconds = 0;  // the HTTP I/O threads' CPU time: the server's overhead
+    struct Tier {  // a KV tier below the pool (kv/kv_tiers.h); zeros when off
+      int64_t pages = 0, bytes = 0, capacity_bytes = 0, lookups = 0, hits = 0;
+    };
+    Tier kv_ram, kv_disk;
     int64_t prefix_cache_pages = 0;    // pages the prefix cache holds (some also in use)
     int64_t prefix_cache_entries = 0;
     int64_t prefix_cache_lookups = 0;
     int64_t prefix_cache_hits = 0;
     int64_t prefix_cache_matched_tokens = 0;
+    int64_t kv_page_bytes = 0;         // bytes of one KV page: pages × this = bytes
   };
   std::string prometheus_text(const Gauges& gauges) const;
 
@@ -59,6 +71,7 @@ class Metrics {
   mutable std::mutex mutex_;
   std::map<std::pair<std::string, int>, uint64_t> requests_;
   std::atomic<int64_t> prompt_tokens_{0}, cached_tokens_{0}, generated_tokens_{0};
+  std::atomic<int64_t> cache_clears_{0}, cache_cleared_pages_{0};
   Histogram ttft_, itl_, token_to_socket_;
 };
 

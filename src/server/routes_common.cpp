@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "server/api_errors.h"
+#include "server/cache_routes.h"
 #include "server/metrics.h"
 
 namespace agentserve::server {
@@ -46,12 +47,14 @@ void register_common_routes(Router& router, ServerContext& ctx) {
   router.add("GET", "/health", [&ctx](std::shared_ptr<HttpExchange> ex) {
     respond_json(*ex, 200, {{"status", "ok"}, {"model", ctx.model().id}});
   });
+  register_cache_routes(router, ctx);
   router.add("HEAD", "/", [](std::shared_ptr<HttpExchange> ex) { ex->respond(200, "text/plain", ""); });
   router.add("GET", "/", [&ctx](std::shared_ptr<HttpExchange> ex) {
     ex->respond(200, "text/plain",
                 "agentserve " AGENTSERVE_VERSION " serving " + ctx.model().id +
                     "\nOpenAI API: /v1/chat/completions, /v1/completions, /v1/models\n"
-                    "Anthropic API: /v1/messages, /v1/messages/count_tokens\n");
+                    "Anthropic API: /v1/messages, /v1/messages/count_tokens\n"
+                    "Prefix cache: GET /v1/cache, POST /v1/cache/clear\n");
   });
   router.add("GET", "/metrics", [&ctx](std::shared_ptr<HttpExchange> ex) {
     Metrics::Gauges g;
@@ -67,7 +70,11 @@ void register_common_routes(Router& router, ServerContext& ctx) {
     g.prefix_cache_lookups = eg.prefix_cache_lookups.load();
     g.prefix_cache_hits = eg.prefix_cache_hits.load();
     g.prefix_cache_matched_tokens = eg.prefix_cache_matched_tokens.load();
+    g.kv_page_bytes = ctx.model().kv_page_bytes;
     g.io_thread_cpu_seconds = ctx.io_cpu_seconds();
+    const CacheStats cs = ctx.model().engine->cache_stats();
+    g.kv_ram = {cs.ram.pages, cs.ram.bytes, cs.ram.capacity_bytes, cs.ram.lookups, cs.ram.hits};
+    g.kv_disk = {cs.disk.pages, cs.disk.bytes, cs.disk.capacity_bytes, cs.disk.lookups, cs.disk.hits};
     ex->respond(200, "text/plain; version=0.0.4", ctx.metrics().prometheus_text(g));
   });
   // Every name the model answers to, the served id first.

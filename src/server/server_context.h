@@ -12,6 +12,7 @@
 
 #include "engine/engine.h"
 #include "model/config.h"
+#include "server/prompt_divergence.h"
 #include "text/chat/chat_template.h"
 #include "text/tokenizer/tokenizer.h"
 
@@ -31,6 +32,10 @@ struct ServerOptions {
   // one on machines of up to 4 cores (a second I/O thread only competes with the compute
   // threads there — measured on 2 cores), else 2.
   int io_threads = 0;
+  // Agent prompt hygiene (prompt_hygiene.h): rewrite Claude Code's per-request attribution
+  // hash to a fixed value so it does not defeat the prefix cache. --no-prompt-hygiene: system
+  // text reaches the template exactly as sent.
+  bool prompt_hygiene = true;
 };
 
 struct ServedModel {
@@ -45,6 +50,8 @@ struct ServedModel {
   int32_t max_context = 0;           // prompt + output tokens
   std::vector<int32_t> stop_token_ids;  // end-of-generation tokens
   bool thinks = false;               // the template writes <think> blocks: split reasoning out
+  int32_t kv_page_size = 0;          // tokens per KV page (the prefix cache's granularity)
+  int64_t kv_page_bytes = 0;         // bytes of one page on the device (all layers, K and V)
 };
 
 class ServerContext {
@@ -69,6 +76,9 @@ class ServerContext {
   double io_cpu_seconds() const;
   void set_io_cpu_probe(std::function<double()> probe) { io_cpu_probe_ = std::move(probe); }
 
+  // Recently computed token sequences, for the debug-level divergence log (prompt_divergence.h).
+  PromptHistory& prompt_history() { return prompt_history_; }
+
  private:
   struct Workers;
   ServerOptions options_;
@@ -76,6 +86,7 @@ class ServerContext {
   Metrics* metrics_;
   std::unique_ptr<Workers> workers_;
   std::function<double()> io_cpu_probe_;
+  PromptHistory prompt_history_;
 };
 
 }  // namespace agentserve::server

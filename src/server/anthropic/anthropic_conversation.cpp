@@ -2,6 +2,7 @@
 
 #include <string_view>
 
+#include "server/prompt_hygiene.h"
 #include "server/request_fields.h"
 
 namespace agentserve::server::anthropic {
@@ -227,12 +228,8 @@ void convert_system(const Turn& turn, std::vector<Message>* out, std::vector<std
   out->push_back(std::move(m));
 }
 
-bool is_attribution_block(std::string_view text) {
-  return text.rfind("x-anthropic-billing-header:", 0) == 0;
-}
-
 void convert_top_system(const ordered_json& body, std::vector<Message>* out,
-                        std::vector<std::string>* dropped) {
+                        std::vector<std::string>* dropped, bool prompt_hygiene) {
   auto it = body.find("system");
   if (it == body.end() || it->is_null()) return;
   auto push = [&](std::string text) {
@@ -242,7 +239,9 @@ void convert_top_system(const ordered_json& body, std::vector<Message>* out,
     out->push_back(std::move(m));
   };
   if (it->is_string()) {
-    if (!it->get_ref<const std::string&>().empty()) push(it->get<std::string>());
+    std::string text = it->get<std::string>();
+    if (prompt_hygiene) normalize_attribution(&text);
+    if (!text.empty()) push(std::move(text));
     return;
   }
   if (!it->is_array()) bad("system", "a string or an array of text blocks", *it);
@@ -254,12 +253,9 @@ void convert_top_system(const ordered_json& body, std::vector<Message>* out,
       dropped->push_back(path + " (type \"" + type + "\")");
       continue;
     }
-    const std::string& text = required_string(block, "text", path);
-    if (is_attribution_block(text)) {
-      dropped->push_back(path + " (Claude Code attribution header)");
-      continue;
-    }
-    push(text);
+    std::string text = required_string(block, "text", path);
+    if (prompt_hygiene) normalize_attribution(&text);
+    push(std::move(text));
   }
 }
 
@@ -307,9 +303,9 @@ std::vector<chat::Tool> convert_tools(const ordered_json& body, std::vector<std:
 }  // namespace
 
 void conversation_from_anthropic(const ordered_json& body, chat::Conversation* conversation,
-                                 std::vector<std::string>* dropped) {
+                                 std::vector<std::string>* dropped, bool prompt_hygiene) {
   std::vector<Message>& out = conversation->messages;
-  convert_top_system(body, &out, dropped);
+  convert_top_system(body, &out, dropped, prompt_hygiene);
 
   auto it = body.find("messages");
   if (it == body.end() || it->is_null()) throw_request_error("messages: Field required", "messages");

@@ -6,9 +6,10 @@
 //
 // The mapping, and why:
 //   - `system` (string or text blocks): one system message per block at the start; the chat
-//     layer joins leading system messages (adapt.h rule 2). Claude Code's attribution block
-//     ("x-anthropic-billing-header: ...") is dropped: it is client metadata, not instructions,
-//     and older versions put a per-request hash in it that defeated the prefix cache.
+//     layer joins leading system messages (adapt.h rule 2). With prompt hygiene (the default),
+//     the per-request hash of Claude Code's attribution block ("x-anthropic-billing-header:
+//     ...; cch=...;") is replaced by a fixed value, so it no longer defeats the prefix cache;
+//     the block is kept (prompt_hygiene.h says why). Without it, blocks are kept as sent.
 //   - `role: "system"` inside `messages` stays in place as a system message; the chat layer
 //     folds it near the tail where the template cannot render it there (adapt.h rule 3).
 //   - Consecutive messages of one role are merged (their block lists joined), as Anthropic does.
@@ -32,7 +33,8 @@ namespace agentserve::server::anthropic {
 
 // Fills conversation->messages and ->tools from the request body (which must be an object).
 // Throws RequestError on malformed input.
+// `prompt_hygiene`: normalize the attribution block of the top-level `system`.
 void conversation_from_anthropic(const nlohmann::ordered_json& body, chat::Conversation* conversation,
-                                 std::vector<std::string>* dropped);
+                                 std::vector<std::string>* dropped, bool prompt_hygiene);
 
 }  // namespace agentserve::server::anthropic

@@ -9,6 +9,7 @@
 
 #include "server/anthropic/messages_request.h"
 #include "server/http_exchange.h"
+#include "server/prompt_divergence.h"
 #include "server/server_context.h"
 #include "text/chat/chat_template.h"
 
@@ -33,5 +34,10 @@ void render_for(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange, cons
 // The 400 for a prompt that leaves no room to generate, in the wording Claude Code matches to
 // start compaction: "prompt is too long: N tokens > M maximum".
 void respond_prompt_too_long(HttpExchange& exchange, int64_t prompt_tokens, int32_t max_context);
+
+// The request's system and message blocks located in `rendered` (debug logging only:
+// prompt_divergence.h). `prompt_hygiene` as the request was converted.
+std::shared_ptr<const PromptMap> prompt_map_for(const std::string& body, std::string rendered,
+                                                bool prompt_hygiene);
 
 }  // namespace agentserve::server::anthropic

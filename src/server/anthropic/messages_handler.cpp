@@ -2,6 +2,7 @@
 // collect the generation.
 #include <nlohmann/json.hpp>
 
+#include "base/log.h"
 #include "server/anthropic/handlers.h"
 #include "server/anthropic/message_response.h"
 #include "server/anthropic/message_stream.h"
@@ -49,6 +50,9 @@ void handle_messages(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange)
     spec.stop_strings = std::move(r.stop_sequences);
     spec.split_reasoning = model.thinks;
     spec.starts_in_reasoning = model.thinks && prompt_opens_reasoning(prompt.text);
+    if (log_level() <= LogLevel::kDebug)
+      spec.prompt_map = prompt_map_for(exchange->request().body, std::move(prompt.text),
+                                       ctx.options().prompt_hygiene);
     if (r.stream) {
       auto stream = std::make_shared<MessageStream>(exchange, r.model, budget->clamped);
       // Claude Code aborts a stream that stays silent for 300 s; a long prefill must not.

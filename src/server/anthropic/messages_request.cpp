@@ -56,7 +56,7 @@ void read_tool_choice(const ordered_json& body, MessagesRequest* r) {
 
 }  // namespace
 
-MessagesRequest parse_messages_request(const ordered_json& body, BodyKind kind) {
+MessagesRequest parse_messages_request(const ordered_json& body, BodyKind kind, bool prompt_hygiene) {
   MessagesRequest r;
   r.model = opt_string(body, "model").value_or("");
   if (kind == BodyKind::kMessages) {
@@ -73,7 +73,7 @@ MessagesRequest parse_messages_request(const ordered_json& body, BodyKind kind) 
   }
   read_thinking(body, &r);
   read_tool_choice(body, &r);
-  conversation_from_anthropic(body, &r.conversation, &r.notes);
+  conversation_from_anthropic(body, &r.conversation, &r.notes, prompt_hygiene);
   return r;
 }
 

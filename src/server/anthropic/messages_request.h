@@ -29,7 +29,9 @@ struct MessagesRequest {
 
 enum class BodyKind { kMessages, kCountTokens };
 
-// Throws RequestError (400 invalid_request_error) on malformed input.
-MessagesRequest parse_messages_request(const nlohmann::ordered_json& body, BodyKind kind);
+// Throws RequestError (400 invalid_request_error) on malformed input. `prompt_hygiene`:
+// ServerOptions::prompt_hygiene (prompt_hygiene.h).
+MessagesRequest parse_messages_request(const nlohmann::ordered_json& body, BodyKind kind,
+                                       bool prompt_hygiene);
 
 }  // namespace agentserve::server::anthropic

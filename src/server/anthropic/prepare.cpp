@@ -12,7 +12,7 @@ std::optional<PreparedRequest> prepare_request(ServerContext& ctx, HttpExchange&
   const HttpRequest& http = exchange.request();
   PreparedRequest p;
   try {
-    p.request = parse_messages_request(parse_body(http.body), kind);
+    p.request = parse_messages_request(parse_body(http.body), kind, ctx.options().prompt_hygiene);
   } catch (const RequestError& e) {
     respond_error(exchange, ApiFamily::kAnthropic, e.error);
     return std::nullopt;

@@ -2,6 +2,7 @@
 
 #include <atomic>
 
+#include "server/prompt_hygiene.h"
 #include "text/chat/conversation_json.h"
 
 namespace agentserve::server::openai {
@@ -56,7 +57,7 @@ void read_tool_choice(const ordered_json& body) {
 
 }  // namespace
 
-ChatRequest parse_chat_request(const ordered_json& body) {
+ChatRequest parse_chat_request(const ordered_json& body, bool prompt_hygiene) {
   ChatRequest r;
   // max_completion_tokens replaced max_tokens; clients may send either (or both, the newer wins).
   const bool has_mct = body.contains("max_completion_tokens") && !body["max_completion_tokens"].is_null();
@@ -72,6 +73,13 @@ ChatRequest parse_chat_request(const ordered_json& body) {
   auto messages = chat::messages_from_openai(*msgs, &notes);
   if (!messages) throw_request_error(messages.error().message, "messages");
   r.conversation.messages = std::move(messages).value();
+  if (prompt_hygiene) {
+    for (chat::Message& m : r.conversation.messages) {
+      if (m.role != chat::Role::kSystem && m.role != chat::Role::kDeveloper) continue;
+      for (chat::ContentPart& part : m.content)
+        if (part.kind == chat::ContentPart::Kind::kText) normalize_attribution(&part.text);
+    }
+  }
 
   auto tools = body.find("tools");
   if (tools != body.end() && !tools->is_null()) {

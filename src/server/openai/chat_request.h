@@ -17,7 +17,9 @@ struct ChatRequest {
   int top_logprobs = 0;
 };
 
-// Throws RequestError.
-ChatRequest parse_chat_request(const ordered_json& body);
+// Throws RequestError. `prompt_hygiene` (ServerOptions; prompt_hygiene.h): normalize Claude
+// Code's attribution line in system and developer messages (clients that proxy Claude Code
+// through the OpenAI API pass it on there).
+ChatRequest parse_chat_request(const ordered_json& body, bool prompt_hygiene);
 
 }  // namespace agentserve::server::openai

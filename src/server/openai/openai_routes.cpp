@@ -1,5 +1,11 @@
 #include "server/openai/openai_routes.h"
 
+#include <fmt/core.h>
+
+#include "base/log.h"
+#include "server/prompt_divergence.h"
+#include "server/prompt_hygiene.h"
+
 #include "server/generation.h"
 #include "server/openai/chat_request.h"
 #include "server/openai/chat_response.h"
@@ -10,11 +16,54 @@
 namespace agentserve::server::openai {
 namespace {
 
+// The request's messages located in the rendered prompt, for the debug-level divergence log
+// (prompt_divergence.h). Tool calls are printed by the template as JSON in its own format and
+// are not searched.
+std::shared_ptr<const PromptMap> chat_prompt_map(const std::string& body_text, std::string rendered,
+                                                 bool prompt_hygiene) {
+  auto map = std::make_shared<PromptMap>(std::move(rendered));
+  ordered_json body;
+  try {
+    body = parse_body(body_text);
+  } catch (...) {
+    return map;  // parsed once already; an empty map only loses detail
+  }
+  auto msgs = body.find("messages");
+  if (msgs == body.end() || !msgs->is_array()) return map;
+  for (size_t i = 0; i < msgs->size(); ++i) {
+    const ordered_json& m = (*msgs)[i];
+    if (!m.is_object()) continue;
+    const std::string role = m.contains("role") && m["role"].is_string() ? m["role"].get<std::string>() : "";
+    const bool system = role == "system" || role == "developer";
+    // A system message after the first may be moved by the chat layer (adapt.h rule 3).
+    const bool in_order = !system || i == 0;
+    auto text = [&](std::string t) {
+      if (system && prompt_hygiene) normalize_attribution(&t);
+      return t;
+    };
+    if (auto r = m.find("reasoning_content"); r != m.end() && r->is_string())
+      map->add(fmt::format("messages[{}].reasoning_content", i), r->get<std::string>(), in_order);
+    auto content = m.find("content");
+    if (content == m.end()) continue;
+    if (content->is_string()) {
+      map->add(fmt::format("messages[{}].content ({})", i, role), text(content->get<std::string>()), in_order);
+    } else if (content->is_array()) {
+      for (size_t j = 0; j < content->size(); ++j) {
+        const ordered_json& part = (*content)[j];
+        if (part.is_object() && part.contains("text") && part["text"].is_string())
+          map->add(fmt::format("messages[{}].content[{}] ({})", i, j, role), text(part["text"].get<std::string>()),
+                   in_order);
+      }
+    }
+  }
+  return map;
+}
+
 void handle_chat(ServerContext& ctx, std::shared_ptr<HttpExchange> ex) {
   ChatRequest req;
   const ServedModel* model = nullptr;
   try {
-    req = parse_chat_request(parse_body(ex->request().body));
+    req = parse_chat_request(parse_body(ex->request().body), ctx.options().prompt_hygiene);
     model = ctx.resolve_model(req.common.model_name);
     if (model == nullptr)
       throw_request_error("The model `" + req.common.model_name + "` does not exist (serving " +
@@ -48,6 +97,8 @@ void handle_chat(ServerContext& ctx, std::shared_ptr<HttpExchange> ex) {
     spec.stop_strings = r.common.stop;
     spec.split_reasoning = model->thinks;
     spec.starts_in_reasoning = model->thinks && prompt_opens_reasoning(rendered->text);
+    if (log_level() <= LogLevel::kDebug)
+      spec.prompt_map = chat_prompt_map(ex->request().body, std::move(rendered->text), ctx.options().prompt_hygiene);
 
     ChatEnvelope env;
     env.id = make_id("chatcmpl-");
