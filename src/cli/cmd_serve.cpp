@@ -78,10 +78,21 @@ int run_serve(ServeArgs a) {
 
   rt.engine->start();
   const std::string url = "http://" + a.server.host + ":" + std::to_string(http.port());
+  // Where the KV cache spills and what a restart found there.
+  std::string kv_tiers = "off";
+  if (rt.engine->kv_tiers() != nullptr) {
+    const CacheStats cs = rt.engine->cache_stats();
+    kv_tiers = fmt::format("RAM {:.1f} GiB", static_cast<double>(cs.ram.capacity_bytes) / (1 << 30));
+    if (!cs.disk_dir.empty())
+      kv_tiers += fmt::format(", disk {:.1f} GiB in {} ({} pages, {:.2f} GB cached)",
+                              static_cast<double>(cs.disk.capacity_bytes) / (1 << 30), cs.disk_dir,
+                              cs.disk.pages, static_cast<double>(cs.disk.bytes) / 1e9);
+  }
   std::fprintf(stderr,
                "\nagentserve %s is serving %s on %s\n"
                "  model     %s (%s, %.2fB parameters), context %d tokens\n"
                "  backend   %s, KV cache %.2f GB\n"
+               "  KV tiers  %s\n"
                "  auth      %s\n\n"
                "Point Claude Code at it:\n"
                "  ANTHROPIC_BASE_URL=%s ANTHROPIC_AUTH_TOKEN=%s "
@@ -92,6 +103,7 @@ int run_serve(ServeArgs a) {
                rt.model->config.architecture.c_str(),
                static_cast<double>(rt.model->config.num_parameters()) / 1e9, model.max_context,
                rt.backend->name().c_str(), static_cast<double>(rt.backend->kv_pool_bytes()) / 1e9,
+               kv_tiers.c_str(),
                a.server.api_key.empty() ? "none (any key is accepted)" : "API key required",
                url.c_str(), a.server.api_key.empty() ? "dummy" : "<your key>", url.c_str(),
                a.server.api_key.empty() ? "dummy" : "<your key>");

@@ -2,12 +2,16 @@
 
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 
 #include "base/log.h"
+#include "base/paths.h"
 #include "base/progress.h"
 #include "cli/model_arg.h"
+#include "engine/model_fingerprint.h"
 
 namespace agentserve::cli {
 
@@ -29,7 +33,28 @@ void add_runtime_options(CLI::App* cmd, RuntimeOptions* o) {
       ->capture_default_str();
   cmd->add_flag("!--no-prefix-cache", o->prefix_cache,
                 "Recompute every prompt instead of reusing the KV of cached prefixes");
+  cmd->add_option("--kv-cache-ram", o->kv_cache_ram_gib,
+                  "GiB of host RAM for KV pages evicted from the pool (default: 25% of RAM, at "
+                  "most 32; 0: off)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--kv-cache-dir", o->kv_cache_dir,
+                  "Directory of the persistent KV cache (default: <cache dir>/kv; one "
+                  "subdirectory per model)");
+  cmd->add_option("--kv-cache-disk", o->kv_cache_disk_gib,
+                  "GiB of disk for KV pages, per model (0: off)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
 }
+
+namespace {
+
+int64_t default_kv_ram_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  const int64_t ram = pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page : 0;
+  return std::min<int64_t>(ram / 4, 32ll << 30);
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Runtime>> load_runtime(const RuntimeOptions& o) {
   auto rt = std::make_unique<Runtime>();
@@ -79,6 +104,12 @@ Result<std::unique_ptr<Runtime>> load_runtime(const RuntimeOptions& o) {
   eo.prefix_cache = o.prefix_cache;
   eo.nice_increment = o.compute_nice;
   eo.max_context = static_cast<int32_t>(std::min<int64_t>(o.ctx, c.max_position_embeddings));
+  const KvGeometry& kv = rt->backend->kv_geometry();
+  AS_ASSIGN_OR_RETURN(eo.model_fingerprint, compute_model_fingerprint(*rt->model, kv.dtype, kv.page_size));
+  eo.kv_tiers.ram_bytes = o.kv_cache_ram_gib < 0 ? default_kv_ram_bytes()
+                                                 : static_cast<int64_t>(o.kv_cache_ram_gib * (1ll << 30));
+  eo.kv_tiers.disk_bytes = static_cast<int64_t>(o.kv_cache_disk_gib * (1ll << 30));
+  eo.kv_tiers.disk_dir = o.kv_cache_dir.empty() ? user_cache_dir() + "/kv" : o.kv_cache_dir;
   rt->engine = std::make_unique<Engine>(rt->backend.get(), eo);
 
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

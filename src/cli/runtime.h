@@ -27,12 +27,17 @@ struct RuntimeOptions {
   int32_t batch_tokens = 512;
   int32_t parallel = 16;        // sequences computed at once
   bool prefix_cache = true;     // reuse cached prompt prefixes (off: measure what it saves)
+  // KV tiers below the pool (kv/kv_tiers.h). RAM: < 0 picks 25% of physical memory, at most
+  // 32 GiB; 0 disables. Disk: per model, under kv_cache_dir (default <user cache dir>/kv).
+  double kv_cache_ram_gib = -1;
+  std::string kv_cache_dir;
+  double kv_cache_disk_gib = 20;
   // > 0: compute threads run this many nice levels below normal (serve: the I/O thread first).
   int32_t compute_nice = 0;
 };
 
-// Adds --model, --threads, --ctx, --kv-dtype, --precision, --batch-tokens, --no-prefix-cache
-// to `cmd`.
+// Adds --model, --threads, --ctx, --kv-dtype, --precision, --batch-tokens, --no-prefix-cache,
+// --kv-cache-ram, --kv-cache-dir, --kv-cache-disk to `cmd`.
 void add_runtime_options(CLI::App* cmd, RuntimeOptions* options);
 
 struct Runtime {

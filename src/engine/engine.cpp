@@ -20,16 +20,48 @@ Engine::Engine(Backend* backend, EngineOptions options)
                                         &pool_, backend->kv_geometry().page_size,
                                         options.model_fingerprint)
                                   : nullptr),
+      tiers_(cache_ != nullptr && options.kv_tiers.enabled()
+                 ? std::make_unique<KvTiers>(
+                       options.kv_tiers, options.model_fingerprint,
+                       backend->kv_geometry().page_size, backend->kv_geometry().page_bytes(),
+                       PageIo{[backend](int32_t p, void* dst) { backend->export_page(p, dst); },
+                              [backend](int32_t p, const void* src) { backend->import_page(p, src); }})
+                 : nullptr),
       scheduler_(SchedulerOptions{backend->kv_geometry().page_size, options.max_batch_tokens,
                                   options.max_running},
-                 &pool_, cache_.get()) {
+                 &pool_, cache_.get(), tiers_.get()) {
+  if (tiers_ != nullptr) cache_->set_listener(tiers_.get());
   std::random_device entropy;
   seed_source_.reseed((static_cast<uint64_t>(entropy()) << 32) ^ entropy());
   const int32_t capacity = backend->kv_geometry().num_pages * backend->kv_geometry().page_size;
   max_context_ = options.max_context > 0 ? std::min(options.max_context, capacity) : capacity;
 }
 
-Engine::~Engine() { stop(); }
+Engine::~Engine() {
+  stop();
+  // The tiers go first (members die in reverse order); the cache must not call them after.
+  if (cache_ != nullptr) cache_->set_listener(nullptr);
+}
+
+CacheStats Engine::cache_stats() const {
+  CacheStats s;
+  const KvGeometry& g = backend_->kv_geometry();
+  s.page_bytes = static_cast<int64_t>(g.page_bytes());
+  if (cache_ == nullptr) return s;
+  s.pool.pages = gauges_.prefix_cache_pages.load(std::memory_order_relaxed);
+  s.pool.bytes = s.pool.pages * s.page_bytes;
+  s.pool.capacity_bytes = static_cast<int64_t>(g.num_pages) * s.page_bytes;
+  s.pool.hits = gauges_.prefix_cache_hits.load(std::memory_order_relaxed);
+  s.pool.lookups = gauges_.prefix_cache_lookups.load(std::memory_order_relaxed);
+  s.entries = gauges_.prefix_cache_entries.load(std::memory_order_relaxed);
+  s.reused_tokens = gauges_.prefix_cache_matched_tokens.load(std::memory_order_relaxed);
+  if (tiers_ != nullptr) {
+    s.ram = tiers_->ram_stats();
+    s.disk = tiers_->disk_stats();
+    if (tiers_->disk() != nullptr) s.disk_dir = tiers_->disk()->dir();
+  }
+  return s;
+}
 
 void Engine::submit(GenerationRequest request) {
   {
@@ -173,6 +205,18 @@ bool Engine::step() {
   }
   scheduler_.commit(step_);
   ++stats_.steps;
+  if (tiers_ != nullptr) {
+    // The prefill rate the tiers weigh a disk read against: steps that are mostly prefill.
+    int32_t total = 0, prefill = 0;
+    for (const BatchSequence& bs : step_.batch.sequences) {
+      total += bs.num_tokens;
+      if (bs.num_tokens > 1) prefill += bs.num_tokens;
+    }
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
+    if (prefill >= backend_->kv_geometry().page_size && secs > 0)
+      tiers_->note_prefill_rate(static_cast<double>(total) / secs);
+  }
 
   const int32_t vocab = backend_->vocab_size();
   size_t logit_row = 0;

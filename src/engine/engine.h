@@ -16,6 +16,7 @@
 #include "engine/request.h"
 #include "engine/sampler.h"
 #include "engine/scheduler.h"
+#include "kv/kv_tiers.h"
 #include "kv/page_pool.h"
 #include "kv/radix_cache.h"
 
@@ -32,6 +33,8 @@ struct EngineOptions {
   // Seeds the cache's chain hashes: identifies the model and KV layout the pages belong to
   // (matters once pages outlive the process in the RAM/disk tiers).
   Hash128 model_fingerprint{};
+  // The host-RAM and disk tiers below the pool (kv/kv_tiers.h); used only with prefix_cache.
+  KvTierOptions kv_tiers{};
   // > 0: the engine thread (started by start()) runs below normal priority, so the server's I/O
   // thread preempts it to stream tokens (base/thread_priority.h).
   int32_t nice_increment = 0;
@@ -61,6 +64,22 @@ struct CacheClearResult {
   int64_t pages_freed = 0;    // pages returned to the pool
   int64_t pages_kept = 0;     // still cached: a running request uses them
   int64_t entries_kept = 0;
+};
+
+// A snapshot of the KV cache for /metrics and /v1/cache (Engine::cache_stats, any thread).
+// `pool` is the prefix cache's part of the KV pool: pages the radix tree holds (some also in
+// use by running requests), its capacity the whole pool; its hits and lookups count requests
+// (a hit reused at least one page, from any tier). `ram` and `disk` count pages: a lookup is a
+// page the tiers above did not have, a hit one this tier supplied. All zero for a tier that is
+// off.
+struct CacheStats {
+  TierStats pool;
+  TierStats ram;
+  TierStats disk;
+  int64_t entries = 0;          // distinct cached prefixes (radix tree leaves)
+  int64_t reused_tokens = 0;    // prompt tokens whose KV came from the cache, since start
+  int64_t page_bytes = 0;       // bytes of one KV page
+  std::string disk_dir;         // where the disk tier keeps this model's pages; "" when off
 };
 
 struct EngineStats {
@@ -97,6 +116,9 @@ class Engine {
   // thread with what was freed (zeros when the cache is off) and must not block.
   void request_cache_clear(std::function<void(CacheClearResult)> done);
   const PagePool& page_pool() const { return pool_; }
+  // Null when neither tier is configured (or the prefix cache is off).
+  KvTiers* kv_tiers() const { return tiers_.get(); }
+  CacheStats cache_stats() const;
 
  private:
   void take_submissions();
@@ -109,6 +131,7 @@ class Engine {
   int32_t max_context_;
   PagePool pool_;
   std::unique_ptr<RadixCache> cache_;  // null: prefix caching off
+  std::unique_ptr<KvTiers> tiers_;     // null: no RAM/disk tier
   Scheduler scheduler_;
   Sampler sampler_;
   Rng seed_source_;  // seeds for requests that bring none

@@ -7,8 +7,9 @@
 
 namespace agentserve {
 
-Scheduler::Scheduler(SchedulerOptions options, PagePool* pool, RadixCache* cache)
-    : options_(options), pool_(pool), cache_(cache) {
+Scheduler::Scheduler(SchedulerOptions options, PagePool* pool, RadixCache* cache, KvTiers* tiers)
+    : options_(options), pool_(pool), cache_(cache), tiers_(tiers) {
+  AS_CHECK(tiers_ == nullptr || cache_ != nullptr);
   AS_CHECK_GT(options_.page_size, 0);
   AS_CHECK_GT(options_.max_batch_tokens, 0);
   AS_CHECK_GT(options_.max_running, 0);
@@ -50,8 +51,37 @@ void Scheduler::adopt_cached_prefix(Sequence* seq) {
       (static_cast<int32_t>(seq->tokens.size()) - 1) / options_.page_size * options_.page_size;
   seq->pages = cache_->match(seq->tokens, cap);
   for (int32_t p : seq->pages) pool_->add_ref(p);
+  if (tiers_ != nullptr) load_from_tiers(seq, cap / options_.page_size);
   seq->num_computed = static_cast<int32_t>(seq->pages.size()) * options_.page_size;
   seq->num_inserted_pages = static_cast<int32_t>(seq->pages.size());
+}
+
+void Scheduler::load_from_tiers(Sequence* seq, int32_t max_pages) {
+  const int32_t ps = options_.page_size;
+  const int32_t matched = static_cast<int32_t>(seq->pages.size());
+  Hash128 parent = matched == 0 ? cache_->root_hash() : cache_->chain_of_page(seq->pages.back());
+  for (int32_t i = matched; i < max_pages; ++i) {
+    const std::span<const int32_t> tokens(seq->tokens.data() + static_cast<size_t>(i) * ps,
+                                          static_cast<size_t>(ps));
+    const Hash128 chain = chain_hash(parent, tokens);
+    if (!tiers_->may_have(chain)) break;
+    // Evicting for the new page cannot take this sequence's pages: it holds a reference on
+    // each (matched and loaded alike), so they are not evictable.
+    if (!reserve_free(1) || !pool_->allocate(1, &seq->pages)) break;
+    if (!tiers_->fetch(chain, parent, i, tokens, seq->pages.back())) {
+      pool_->release(seq->pages.back());
+      seq->pages.pop_back();
+      break;
+    }
+    parent = chain;
+  }
+  const int32_t loaded = static_cast<int32_t>(seq->pages.size()) - matched;
+  if (loaded == 0) return;
+  // The loaded pages join the tree like computed ones (the cache takes its reference; the
+  // sequence keeps the allocation's). Only past the matched path, so nothing is replaced.
+  cache_->insert(seq->tokens, seq->pages, static_cast<int32_t>(seq->pages.size()));
+  AS_LOG_DEBUG("request {}: {} KV pages loaded from the RAM/disk tiers after {} in the pool",
+               seq->request.id, loaded, matched);
 }
 
 void Scheduler::preempt(Sequence* seq) {

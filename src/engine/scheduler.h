@@ -16,6 +16,7 @@
 
 #include "backend/batch.h"
 #include "engine/sequence.h"
+#include "kv/kv_tiers.h"
 #include "kv/page_pool.h"
 #include "kv/radix_cache.h"
 
@@ -36,8 +37,10 @@ struct ScheduledStep {
 
 class Scheduler {
  public:
-  // `cache` may be null (no prefix caching); both must outlive the scheduler.
-  Scheduler(SchedulerOptions options, PagePool* pool, RadixCache* cache = nullptr);
+  // `cache` may be null (no prefix caching); `tiers` (the RAM/disk tiers below the cache) may
+  // be null, and needs a cache. All must outlive the scheduler.
+  Scheduler(SchedulerOptions options, PagePool* pool, RadixCache* cache = nullptr,
+            KvTiers* tiers = nullptr);
 
   const SchedulerOptions& options() const { return options_; }
   void add(std::unique_ptr<Sequence> seq);
@@ -75,8 +78,12 @@ class Scheduler {
   // Makes `count` pages free, evicting from the cache if needed; false if it cannot.
   bool reserve_free(int32_t count);
   void preempt(Sequence* seq);
-  // Adopts the cached pages of the longest cached prefix of the sequence's tokens.
+  // Adopts the cached pages of the longest cached prefix of the sequence's tokens, continuing
+  // the match through the RAM/disk tiers.
   void adopt_cached_prefix(Sequence* seq);
+  // Past the tree's match (seq->pages), brings the prompt's next pages up from the tiers into
+  // new pool pages while they are found, up to `max_pages` pages in all, and caches them.
+  void load_from_tiers(Sequence* seq, int32_t max_pages);
   void release_pages(Sequence* seq);
   // Registers the sequence's computed full pages in the cache.
   void cache_full_pages(Sequence* seq);
@@ -84,6 +91,7 @@ class Scheduler {
   SchedulerOptions options_;
   PagePool* pool_;
   RadixCache* cache_;
+  KvTiers* tiers_;
   std::deque<std::unique_ptr<Sequence>> waiting_;
   std::vector<std::unique_ptr<Sequence>> running_;  // admission order
 };

@@ -1,5 +1,7 @@
 #include "kv/chain_hash.h"
 
+#include <cstring>
+
 namespace agentserve {
 namespace {
 
@@ -46,6 +48,28 @@ Hash128 chain_hash(const Hash128& parent, std::span<const int32_t> tokens) {
 Hash128 chain_root(const Hash128& model_fingerprint) {
   return {avalanche(model_fingerprint.lo ^ (kChainHashVersion * kA0)),
           avalanche(model_fingerprint.hi + (kChainHashVersion * kB1) + rotl(model_fingerprint.lo, 31))};
+}
+
+Hash128 hash_bytes(const Hash128& seed, const void* data, size_t size) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  uint64_t a = seed.lo ^ kA0;
+  uint64_t b = seed.hi ^ kB0;
+  size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    a = fold_mul(w ^ kA1, a ^ kA0) + b;
+    b = fold_mul(rotl(w, 29) ^ kB1, b ^ kB0) + a;
+  }
+  if (i < size) {
+    uint64_t w = 0;
+    std::memcpy(&w, p + i, size - i);
+    w ^= 1ull << 63;  // tail marker (the length below also separates tails)
+    a = fold_mul(w ^ kA1, a ^ kA0) + b;
+    b = fold_mul(rotl(w, 29) ^ kB1, b ^ kB0) + a;
+  }
+  const uint64_t n = static_cast<uint64_t>(size);
+  return {avalanche(a ^ rotl(b, 23) ^ (n * kA1)), avalanche(b + fold_mul(a ^ kB1, n ^ kB0))};
 }
 
 }  // namespace agentserve

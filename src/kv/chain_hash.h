@@ -12,6 +12,7 @@
 // must still compare the tokens (the in-memory tree does; tier files will store them).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 
@@ -32,5 +33,9 @@ Hash128 chain_hash(const Hash128& parent, std::span<const int32_t> tokens);
 // The root of every chain: mixes a model identity (e.g. a hash of its weights and config, the
 // KV dtype and page size) with kChainHashVersion.
 Hash128 chain_root(const Hash128& model_fingerprint);
+
+// A 128-bit hash of bytes, continuing from `seed` (same mixing as chain_hash, 8 bytes a word).
+// For identities built from files (the model fingerprint); not cryptographic.
+Hash128 hash_bytes(const Hash128& seed, const void* data, size_t size);
 
 }  // namespace agentserve

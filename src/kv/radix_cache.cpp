@@ -67,6 +67,7 @@ int32_t RadixCache::new_node(int32_t parent, const Hash128& chain, const int32_t
   node_of_page_[static_cast<size_t>(page)] = id;
   pool_->add_ref(page);
   ++stats_.inserted_pages;
+  if (listener_ != nullptr) listener_->on_insert(info(id));
   return id;
 }
 
@@ -74,6 +75,7 @@ int32_t RadixCache::new_node(int32_t parent, const Hash128& chain, const int32_t
 void RadixCache::remove_leaf(int32_t node) {
   Node& n = nodes_[static_cast<size_t>(node)];
   AS_CHECK_EQ(n.num_children, 0);
+  if (listener_ != nullptr) listener_->on_evict(info(node));
   index_.erase(n.chain.lo);
   node_of_page_[static_cast<size_t>(n.page)] = -1;
   pool_->release(n.page);
@@ -197,6 +199,17 @@ Hash128 RadixCache::chain_of_page(int32_t page) const {
 int32_t RadixCache::depth_of_page(int32_t page) const {
   AS_CHECK(holds(page));
   return nodes_[static_cast<size_t>(node_of_page_[static_cast<size_t>(page)])].depth;
+}
+
+CachedPageInfo RadixCache::info(int32_t node) const {
+  const Node& n = nodes_[static_cast<size_t>(node)];
+  CachedPageInfo i;
+  i.chain = n.chain;
+  i.parent = n.parent == kRoot ? root_hash_ : nodes_[static_cast<size_t>(n.parent)].chain;
+  i.depth = n.depth;
+  i.tokens = {node_tokens(node), static_cast<size_t>(page_size_)};
+  i.page = n.page;
+  return i;
 }
 
 RadixCacheStats RadixCache::stats() const {

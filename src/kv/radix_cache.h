@@ -39,6 +39,25 @@ struct RadixCacheStats {
   int64_t evicted_pages = 0;
 };
 
+// A page entering or leaving the tree, as the RAM/disk tiers (kv/kv_tiers.h) need it: the
+// key (chain), what it extends (parent chain; the root hash for the first page), its page
+// index in the prefix, its tokens and the pool page holding its KV (still valid during the
+// call: on_evict runs before the cache releases the page).
+struct CachedPageInfo {
+  Hash128 chain;
+  Hash128 parent;
+  int32_t depth = 0;
+  std::span<const int32_t> tokens;
+  int32_t page = -1;
+};
+
+class RadixCacheListener {
+ public:
+  virtual ~RadixCacheListener() = default;
+  virtual void on_insert(const CachedPageInfo& page) = 0;  // a node was created
+  virtual void on_evict(const CachedPageInfo& page) = 0;   // evict() removes a node
+};
+
 class RadixCache {
  public:
   // `pool` must outlive the cache. `model_fingerprint` seeds every chain hash (chain_root).
@@ -90,6 +109,10 @@ class RadixCache {
 
   RadixCacheStats stats() const;
 
+  // Told of every node insert() creates and evict() removes (not clear(): that is a request
+  // to forget). Null: none. Must outlive the cache or be reset first.
+  void set_listener(RadixCacheListener* listener) { listener_ = listener; }
+
   // Tree shape (parents live, child counts, depths), chain hashes recomputed from tokens, the
   // table maps exactly the live nodes, every node's page is distinct and referenced, the LRU
   // leaf set is exactly the leaves. Empty string when all holds, else the first violation.
@@ -134,6 +157,9 @@ class RadixCache {
   };
   std::unordered_map<uint64_t, int32_t, IdentityHash> index_;
   std::set<LeafKey> leaves_;             // every leaf, by LRU tick
+  CachedPageInfo info(int32_t node) const;
+
+  RadixCacheListener* listener_ = nullptr;
   int32_t num_root_children_ = 0;
   int64_t cleared_pages_ = 0;  // dropped by clear(): keeps the stats' page balance checkable
   RadixCacheStats stats_;

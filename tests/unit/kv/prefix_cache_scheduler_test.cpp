@@ -4,12 +4,19 @@
 // small enough to force evictions and preemptions. No model: the test plays the backend,
 // storing token ids as the "KV" of each page slot, so a sequence reading a page that holds
 // other tokens than its own (a wrongly shared or overwritten page) fails at once. After every
-// step the scheduler, cache and pool pass check_integrity(); at the end no page leaks.
+// step the scheduler, cache and pool pass check_integrity(); at the end no page leaks. A second
+// run adds a small RAM tier and a tiny disk tier (kv/kv_tiers.h) whose pages come back through
+// the same "KV", so a page restored with wrong bytes fails the same check.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
 #include <random>
 
 #include "engine/scheduler.h"
+#include "kv/kv_tiers.h"
 #include "kv/page_pool.h"
 #include "kv/radix_cache.h"
 
@@ -27,14 +34,36 @@ struct Round {
 struct Totals {
   int64_t requests = 0, finished = 0, cancelled = 0, preemptions = 0;
   int64_t cached_prompt_tokens = 0, hits = 0, evicted_pages = 0;
+  int64_t ram_hits = 0, disk_hits = 0, disk_writes = 0;
 };
 
-void run_round(const Round& r, std::mt19937& rng, Totals* totals) {
+// tiers_dir: empty for no tiers, else the disk tier's root (a RAM tier comes with it).
+void run_round(const Round& r, std::mt19937& rng, Totals* totals, const std::string& tiers_dir = {},
+               uint64_t round_id = 0) {
   PagePool pool(r.num_pages);
-  RadixCache cache(&pool, r.page_size, Hash128{7, 11});
-  Scheduler scheduler(SchedulerOptions{r.page_size, r.max_batch_tokens, r.max_running}, &pool, &cache);
+  const Hash128 model{7, 11 + round_id};  // each round its own page size: its own disk directory
   const int32_t capacity = r.num_pages * r.page_size;
   std::vector<int32_t> kv(static_cast<size_t>(capacity), -1);  // [page][slot]: token id written
+  std::unique_ptr<KvTiers> tiers;
+  if (!tiers_dir.empty()) {
+    const size_t page_bytes = sizeof(int32_t) * static_cast<size_t>(r.page_size);
+    KvTierOptions o;
+    o.ram_bytes = 6 * 2 * static_cast<int64_t>(page_bytes);           // ~6 pages
+    o.disk_dir = tiers_dir;
+    o.disk_bytes = 40 * (88 + 2 * static_cast<int64_t>(page_bytes));  // ~40 files
+    o.disk_sync = false;
+    o.disk_load = DiskLoadPolicy::kAlways;
+    o.progress = false;
+    auto slot = [&kv, &r](int32_t page) { return kv.data() + static_cast<size_t>(page) * r.page_size; };
+    PageIo io{[slot, page_bytes](int32_t page, void* dst) { std::memcpy(dst, slot(page), page_bytes); },
+              [slot, page_bytes](int32_t page, const void* src) { std::memcpy(slot(page), src, page_bytes); }};
+    tiers = std::make_unique<KvTiers>(o, model, r.page_size, page_bytes, io);
+    ASSERT_NE(tiers->disk(), nullptr);
+  }
+  RadixCache cache(&pool, r.page_size, model);
+  if (tiers) cache.set_listener(tiers.get());
+  Scheduler scheduler(SchedulerOptions{r.page_size, r.max_batch_tokens, r.max_running}, &pool, &cache,
+                      tiers.get());
   auto rand_int = [&](int32_t lo, int32_t hi) {  // [lo, hi]
     return lo + static_cast<int32_t>(rng() % static_cast<uint32_t>(hi - lo + 1));
   };
@@ -153,17 +182,26 @@ void run_round(const Round& r, std::mt19937& rng, Totals* totals) {
   totals->hits += s.hits;
   totals->evicted_pages += s.evicted_pages;
   totals->requests += submitted;
+  if (tiers) {
+    tiers->flush();
+    totals->ram_hits += tiers->ram_stats().hits;
+    totals->disk_hits += tiers->disk_stats().hits;
+    totals->disk_writes += tiers->disk()->writes();
+    EXPECT_EQ(tiers->disk()->invalid_files(), 0);
+    cache.set_listener(nullptr);
+  }
   cache.clear();
   EXPECT_EQ(pool.num_free(), pool.num_pages());
   EXPECT_EQ(pool.check_integrity(), "");
 }
 
-TEST(PrefixCacheScheduler, TenThousandRandomizedRequestsLeakNoPages) {
+void run_all(const std::string& tiers_dir, Totals* out) {
   const unsigned seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
   std::mt19937 rng(seed);
-  Totals totals;
+  Totals& totals = *out;
   int total = 0;
+  uint64_t round_id = 0;
   while (total < 10000) {
     Round r;
     r.page_size = 1 + static_cast<int32_t>(rng() % 8);
@@ -171,8 +209,8 @@ TEST(PrefixCacheScheduler, TenThousandRandomizedRequestsLeakNoPages) {
     r.max_batch_tokens = 4 + static_cast<int32_t>(rng() % 60);
     r.max_running = 1 + static_cast<int32_t>(rng() % 8);
     r.num_requests = std::min(500, 10000 - total);
-    run_round(r, rng, &totals);
-    if (HasFatalFailure()) return;
+    run_round(r, rng, &totals, tiers_dir, round_id++);
+    if (::testing::Test::HasFatalFailure()) return;
     total += r.num_requests;
   }
   std::printf("  %lld requests: %lld finished, %lld cancelled, %lld preemptions, %lld cache hits, "
@@ -188,6 +226,26 @@ TEST(PrefixCacheScheduler, TenThousandRandomizedRequestsLeakNoPages) {
   EXPECT_GT(totals.preemptions, 0);
   EXPECT_GT(totals.evicted_pages, 0);
   EXPECT_GT(totals.hits, 1000);
+}
+
+TEST(PrefixCacheScheduler, TenThousandRandomizedRequestsLeakNoPages) {
+  Totals totals;
+  run_all({}, &totals);
+}
+
+TEST(PrefixCacheScheduler, TenThousandRandomizedRequestsWithRamAndDiskTiers) {
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("as_sched_tiers_" + std::to_string(::getpid()))).string();
+  std::filesystem::remove_all(dir);
+  Totals totals;
+  run_all(dir, &totals);
+  std::filesystem::remove_all(dir);
+  std::printf("  tiers: %lld pages from RAM, %lld from disk, %lld disk writes\n",
+              static_cast<long long>(totals.ram_hits), static_cast<long long>(totals.disk_hits),
+              static_cast<long long>(totals.disk_writes));
+  // Pages really came back from both tiers (and were checked token by token on every read).
+  EXPECT_GT(totals.ram_hits, 100);
+  EXPECT_GT(totals.disk_hits, 100);
 }
 
 }  // namespace

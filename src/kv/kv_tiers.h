@@ -1,0 +1,106 @@
+// The KV cache tiers below the page pool: host RAM, then disk (kv/ram_tier.h, kv/disk_tier.h).
+// Listens to the radix cache (kv/radix_cache.h) and serves the scheduler's lookups.
+//
+// When pages move:
+//   - A page the radix cache adopts is written through to disk (exported on the engine thread,
+//     written by the disk tier's writer thread), unless the disk already has it. Write-through
+//     rather than write-back from RAM: a server killed with -9 (or crashing) keeps everything
+//     it computed, and a clean shutdown or a RAM eviction never has to write gigabytes at once.
+//   - A page the radix cache evicts goes to RAM (exported). RAM drops its least recently used
+//     pages when full; one the disk lacks (tier off earlier, write dropped) is queued for it.
+//   - On lookup, a page found in RAM is taken out of RAM into a pool page (it returns to RAM
+//     when evicted again); one found on disk is read into a pool page and stays on disk.
+//
+// Recompute or load: RAM is always cheaper than recomputing a page. A disk page is loaded when
+// reading it is expected to be faster than prefilling its tokens:
+//   page_bytes / read_bytes_per_s  <  page_size / prefill_tokens_per_s
+// with both rates measured (the disk tier times its reads; the engine reports the prefill
+// rate of its steps), optimistic (load) until measured. Loading is per page in prefix order,
+// and the rule holds for all disk pages of a model alike, so it is decided once per lookup.
+//
+// Engine thread only, except the stats (atomics) and the disk writer inside DiskTier.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "kv/disk_tier.h"
+#include "kv/ram_tier.h"
+#include "kv/radix_cache.h"
+
+namespace agentserve {
+
+enum class DiskLoadPolicy {
+  kAuto,    // when the read is expected to beat recomputing (above)
+  kAlways,  // whenever the page is on disk (tests; a slow compute device)
+  kNever,
+};
+
+struct KvTierOptions {
+  int64_t ram_bytes = 0;     // 0: no RAM tier
+  std::string disk_dir;      // root; the model fingerprint's directory goes below it
+  int64_t disk_bytes = 0;    // 0 or an empty dir: no disk tier
+  bool disk_sync = true;
+  DiskLoadPolicy disk_load = DiskLoadPolicy::kAuto;
+  bool progress = true;
+  bool enabled() const { return ram_bytes > 0 || (disk_bytes > 0 && !disk_dir.empty()); }
+};
+
+// How the tiers reach page bytes (Backend::export_page / import_page of the pool's pages).
+struct PageIo {
+  std::function<void(int32_t page, void* dst)> export_page;
+  std::function<void(int32_t page, const void* src)> import_page;
+};
+
+struct TierStats {
+  int64_t pages = 0;
+  int64_t bytes = 0;
+  int64_t capacity_bytes = 0;
+  int64_t hits = 0;     // pages found here by lookups
+  int64_t lookups = 0;  // pages looked up here (the ones the tiers above did not have)
+};
+
+class KvTiers : public RadixCacheListener {
+ public:
+  // Opens the disk tier (loading its index) when configured; a disk tier that cannot be opened
+  // is logged and left off — the cache is an optimisation, never a reason not to serve.
+  KvTiers(const KvTierOptions& options, const Hash128& model_fingerprint, int32_t page_size,
+          size_t page_bytes, PageIo io);
+  ~KvTiers() override;  // flushes queued disk writes
+
+  void on_insert(const CachedPageInfo& page) override;
+  void on_evict(const CachedPageInfo& page) override;
+
+  // Whether a lookup may find `chain` below the pool (RAM, or disk when loading is worth it).
+  bool may_have(const Hash128& chain) const;
+  // Brings the page `chain` (parent, depth and tokens as the caller's prompt has them) into
+  // pool page `dst`: true when found in a tier with exactly these tokens and parent.
+  bool fetch(const Hash128& chain, const Hash128& parent, int32_t depth,
+             std::span<const int32_t> tokens, int32_t dst);
+
+  // Tokens per second of the engine's recent prefill steps (for the load-or-recompute rule).
+  void note_prefill_rate(double tokens_per_second);
+  bool disk_worth_loading() const;
+
+  void flush();  // waits for queued disk writes
+  TierStats ram_stats() const;
+  TierStats disk_stats() const;
+  const RamTier* ram() const { return ram_.get(); }
+  DiskTier* disk() const { return disk_.get(); }
+
+ private:
+  PageRecordPtr export_record(const CachedPageInfo& page) const;
+
+  KvTierOptions options_;
+  int32_t page_size_;
+  size_t page_bytes_;
+  PageIo io_;
+  std::unique_ptr<RamTier> ram_;
+  std::unique_ptr<DiskTier> disk_;
+  double prefill_tps_ = 0;  // EMA; 0: not measured yet
+};
+
+}  // namespace agentserve

@@ -1,0 +1,183 @@
+// The KV tiers through the engine on a tiny real model (make-test-model), exact f32 KV:
+// a conversation evicted from the pool by other traffic comes back from the RAM tier, or from
+// the disk tier, or from the disk after a restart (a new engine on the same directory), reports
+// those tokens as cached, and gives the greedy tokens of a cache-off run. Also the model
+// fingerprint that keys it all.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+
+#include "backend/cpu/cpu_backend.h"
+#include "engine/engine.h"
+#include "engine/model_fingerprint.h"
+#include "model/test_model.h"
+#include "model/weights.h"
+
+namespace agentserve {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  std::vector<int32_t> tokens;
+  Usage usage;
+};
+
+Result generate(Engine& engine, const std::vector<int32_t>& prompt, int32_t n) {
+  GenerationRequest r;
+  r.prompt = prompt;
+  r.sampling.temperature = 0.0f;
+  r.stop.max_new_tokens = n;
+  r.stop.ignore_stop_tokens = true;
+  auto events = r.events;
+  engine.submit(std::move(r));
+  engine.run_until_idle();
+  Result out;
+  while (auto e = events->try_pop()) {
+    if (e->kind == EngineEvent::Kind::kToken) out.tokens.push_back(e->sample.token);
+    else out.usage = e->usage;
+  }
+  EXPECT_EQ(static_cast<int32_t>(out.tokens.size()), n);
+  return out;
+}
+
+class TieredEngine : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    base_ = (fs::temp_directory_path() / ("as_tiers_engine_" + std::to_string(::getpid()))).string();
+    auto source = find_tokenizer_source("qwen3", "");
+    ASSERT_TRUE(source.ok()) << source.error().to_string();
+    for (uint64_t seed : {5, 6}) {
+      const std::string dir = base_ + "/model" + std::to_string(seed);
+      ASSERT_TRUE(write_test_model(TestModelSpec{"qwen3", "tiny", "qwen3", seed}, dir, *source, nullptr).ok());
+      auto model = load_model(dir);
+      ASSERT_TRUE(model.ok()) << model.error().to_string();
+      (seed == 5 ? model_ : other_) = std::move(*model);
+    }
+  }
+  static void TearDownTestSuite() {
+    model_.reset();
+    other_.reset();
+    fs::remove_all(base_);
+  }
+  void SetUp() override { fs::remove_all(cache_dir()); }
+  static std::string cache_dir() { return base_ + "/kv"; }
+  // A pool of 16 pages of 16 tokens: a few other prompts evict a conversation.
+  static std::unique_ptr<CpuBackend> backend() {
+    CpuBackendOptions o;
+    o.kv_cache_tokens = 256;
+    o.kv_dtype = DType::kF32;
+    o.prefill_precision = cpu::MatmulPrecision::kF32;
+    auto b = CpuBackend::create(*model_, o);
+    EXPECT_TRUE(b.ok());
+    return std::move(*b);
+  }
+  static EngineOptions options(bool cache, int64_t ram, int64_t disk) {
+    EngineOptions eo;
+    eo.max_batch_tokens = 64;
+    eo.check_integrity = true;
+    eo.prefix_cache = cache;
+    auto fp = compute_model_fingerprint(*model_, DType::kF32, 16);
+    EXPECT_TRUE(fp.ok());
+    eo.model_fingerprint = *fp;
+    eo.kv_tiers.ram_bytes = ram;
+    eo.kv_tiers.disk_bytes = disk;
+    eo.kv_tiers.disk_dir = cache_dir();
+    eo.kv_tiers.disk_sync = false;
+    eo.kv_tiers.disk_load = DiskLoadPolicy::kAlways;  // the rule itself: KvTiers; here, the path
+    eo.kv_tiers.progress = false;
+    return eo;
+  }
+  static std::vector<int32_t> random_prompt(std::mt19937& rng, int32_t n) {
+    std::vector<int32_t> p(static_cast<size_t>(n));
+    for (auto& t : p) t = static_cast<int32_t>(rng() % 150000);
+    return p;
+  }
+  // Other conversations, enough to push every page of an earlier one out of the pool.
+  static void other_traffic(Engine& engine, std::mt19937& rng) {
+    for (int i = 0; i < 3; ++i) generate(engine, random_prompt(rng, 200), 4);
+  }
+
+  static inline std::string base_;
+  static inline std::unique_ptr<LoadedModel> model_, other_;
+};
+
+TEST_F(TieredEngine, EvictedConversationComesBackFromRam) {
+  std::mt19937 rng(std::random_device{}());
+  const std::vector<int32_t> a = random_prompt(rng, 75);
+  auto cold_backend = backend();
+  Engine cold(cold_backend.get(), options(false, 0, 0));
+  const Result reference = generate(cold, a, 12);
+
+  auto b = backend();
+  Engine warm(b.get(), options(true, 64ll << 20, 0));
+  ASSERT_NE(warm.kv_tiers(), nullptr);
+  EXPECT_EQ(warm.kv_tiers()->disk(), nullptr);
+  EXPECT_EQ(generate(warm, a, 12).usage.cached_prompt_tokens, 0);
+  other_traffic(warm, rng);
+  // Nothing of A is left in the pool: its first page would otherwise match.
+  EXPECT_EQ(warm.cache_stats().ram.hits, 0);
+  const Result again = generate(warm, a, 12);
+  EXPECT_EQ(again.usage.cached_prompt_tokens, 64);
+  EXPECT_EQ(again.tokens, reference.tokens);
+  const CacheStats s = warm.cache_stats();
+  EXPECT_EQ(s.ram.hits, 4);  // all four pages came from RAM
+  EXPECT_GT(s.ram.pages, 0);
+  EXPECT_EQ(s.ram.capacity_bytes, 64ll << 20);
+  EXPECT_EQ(warm.check_integrity(), "");
+}
+
+TEST_F(TieredEngine, EvictedConversationComesBackFromDiskAndAfterARestart) {
+  std::mt19937 rng(std::random_device{}());
+  const std::vector<int32_t> a = random_prompt(rng, 75);
+  auto cold_backend = backend();
+  Engine cold(cold_backend.get(), options(false, 0, 0));
+  const Result reference = generate(cold, a, 12);
+  {
+    auto b = backend();
+    Engine warm(b.get(), options(true, 0, 1ll << 30));  // disk only
+    ASSERT_NE(warm.kv_tiers()->disk(), nullptr);
+    EXPECT_EQ(generate(warm, a, 12).usage.cached_prompt_tokens, 0);
+    other_traffic(warm, rng);
+    warm.kv_tiers()->flush();
+    const Result again = generate(warm, a, 12);
+    EXPECT_EQ(again.usage.cached_prompt_tokens, 64);
+    EXPECT_EQ(again.tokens, reference.tokens);
+    EXPECT_EQ(warm.cache_stats().disk.hits, 4);
+  }  // shut down: queued writes are flushed
+  {
+    auto b = backend();
+    Engine restarted(b.get(), options(true, 64ll << 20, 1ll << 30));
+    EXPECT_GT(restarted.cache_stats().disk.pages, 4);
+    const Result after = generate(restarted, a, 12);
+    EXPECT_EQ(after.usage.cached_prompt_tokens, 64);
+    EXPECT_EQ(after.tokens, reference.tokens);
+    // A follow-up turn extends it: everything computed before the restart is reused.
+    std::vector<int32_t> turn2 = a;
+    turn2.insert(turn2.end(), after.tokens.begin(), after.tokens.end());
+    const std::vector<int32_t> user = random_prompt(rng, 20);
+    turn2.insert(turn2.end(), user.begin(), user.end());
+    EXPECT_EQ(generate(restarted, turn2, 4).tokens, generate(cold, turn2, 4).tokens);
+    EXPECT_EQ(restarted.check_integrity(), "");
+  }
+}
+
+TEST_F(TieredEngine, ModelFingerprintSeparatesModelsAndKvLayouts) {
+  auto fp = [](const LoadedModel& m, DType d, int32_t ps) {
+    auto r = compute_model_fingerprint(m, d, ps);
+    EXPECT_TRUE(r.ok());
+    return *r;
+  };
+  const Hash128 base = fp(*model_, DType::kF32, 16);
+  EXPECT_EQ(base, fp(*model_, DType::kF32, 16));  // deterministic
+  EXPECT_NE(base, Hash128{});
+  EXPECT_NE(base, fp(*other_, DType::kF32, 16));  // same shape and config, other weights
+  EXPECT_NE(base, fp(*model_, DType::kBF16, 16));
+  EXPECT_NE(base, fp(*model_, DType::kF32, 32));
+}
+
+}  // namespace
+}  // namespace agentserve
