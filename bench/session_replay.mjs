@@ -175,7 +175,11 @@ async function sideRequest(url, body) {
 function toOpenAI(body) {
   const messages = [];
   const sys = typeof body.system === "string" ? [{ type: "text", text: body.system }] : body.system ?? [];
-  for (const b of sys) if (!b.text.startsWith("x-anthropic-billing-header:")) messages.push({ role: "system", content: b.text });
+  for (const b of sys) {
+    if (!b.text.startsWith(ATTRIBUTION)) messages.push({ role: "system", content: b.text });
+    else if (HYGIENE === "normalize") messages.push({ role: "system", content: normalizeAttribution(b.text) });
+    // HYGIENE === "drop": builds before prompt hygiene dropped the block.
+  }
   // Consecutive messages of one role are merged (as the server does) before conversion.
   const turns = [];
   for (const m of body.messages) {
@@ -212,6 +216,15 @@ function toOpenAI(body) {
   }
   const tools = (body.tools ?? []).map((t) => ({ type: "function", function: { name: t.name, description: t.description, parameters: t.input_schema } }));
   return { messages, tools };
+}
+
+// How this build treats Claude Code's attribution block (server/prompt_hygiene.cpp): builds
+// with --no-prompt-hygiene keep it and rewrite each `cch=` value to 00000; older ones drop it.
+const ATTRIBUTION = "x-anthropic-billing-header:";
+const HYGIENE = serveSupports(BIN, "--no-prompt-hygiene") ? "normalize" : "drop";
+function normalizeAttribution(text) {
+  return text.split("\n").map((line) => !line.startsWith(ATTRIBUTION) ? line
+    : line.replace(/([ ;:])cch=[^; \t\r]*/g, "$1cch=00000")).join("\n");
 }
 
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), "session-replay-"));
@@ -253,7 +266,7 @@ const baseArgs = ["--ctx", String(KV_TOKENS), "--threads", THREADS, "--parallel"
 async function replay(name, { sessions, cacheOff = false, titles = false, restartAt = null }) {
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), `replay-kv-${name}-`));
   const extra = [...baseArgs, ...(cacheOff ? ["--no-prefix-cache"] : []),
-    ...(supportsDiskTier && restartAt !== null ? ["--kv-cache-dir", cacheDir] : [])];
+    ...(supportsDiskTier ? ["--kv-cache-dir", cacheDir] : [])];  // a fresh one per run: no run sees another's
   let srv = await startServer(BIN, MODEL, extra);
   const ss = Array.from({ length: sessions }, (_, i) => new Session(i));
   const log = [];  // every request in order: { kind, session, turn, body, result }
@@ -325,6 +338,11 @@ function summarize(name, rows, extra = {}) {
     followup_ttft_over_new_token_prefill_max: ratios.length ? +Math.max(...ratios).toFixed(2) : null,
     followup_ttft_over_cold_median: follow.length ? +(median(follow.map((r) => r.ttft_ms)) / cold.ttft_ms).toFixed(4) : null,
     total_ttft_s: +(sum((r) => r.ttft_ms) / 1000).toFixed(2),
+    ...(rows.some((r) => r.restarted) ? (() => {
+      const first = rows.filter((r) => r.restarted && r.turn === rows.find((q) => q.restarted).turn);
+      return { after_restart_first_turns_reused: sum((r) => r.reused, first), after_restart_first_turns_ideal: sum((r) => r.ideal, first),
+        after_restart_first_turns_ttft_ms: first.map((r) => r.ttft_ms) };
+    })() : {}),
     loadavg_at_end: os.loadavg().map((v) => +v.toFixed(2)),
     ...extra,
   };
@@ -347,7 +365,7 @@ const plan = {
   restart: { sessions: SESSIONS, titles: true, restartAt: Math.floor(TURNS / 2) },
   nocache: { sessions: 1, cacheOff: true },
 };
-const out = { started, machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model}`, bin: BIN, model: MODEL, turns: TURNS,
+const out = { started, hygiene: HYGIENE, disk_tier: supportsDiskTier, machine: `${os.cpus().length} cores, ${os.cpus()[0]?.model}`, bin: BIN, model: MODEL, turns: TURNS,
   sessions: SESSIONS, ctx: CTX, kv_tokens: KV_TOKENS, max_tokens: MAX_TOKENS, result_tokens: [RESULT_MIN, RESULT_MAX],
   tool_schema_json_bytes: JSON.stringify(TOOLS).length, runs: {}, summary: [] };
 for (const name of RUNS) {

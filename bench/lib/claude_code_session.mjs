@@ -94,8 +94,9 @@ export function systemPrompt(seed, env) {
   return text;
 }
 
+// Claude Code's attribution block: the version is fixed, `cch` is a fresh hash per request.
 export const attributionLine = (r) =>
-  `x-anthropic-billing-header: cc_version=2.1.197.${r.hex(3)}; cc_entrypoint=cli; cch=${r.hex(5)};`;
+  `x-anthropic-billing-header: cc_version=2.1.197; cc_entrypoint=cli; cch=${r.hex(5)};`;
 export const IDENTITY = "You are Claude Code, Anthropic's official CLI for Claude.";
 
 export function reminder(r, turn) {
