@@ -9,6 +9,8 @@ int main(int argc, char** argv) {
                " - a local LLM inference server for coding agents"};
   app.set_version_flag("--version", std::string("agentserve ") + AGENTSERVE_VERSION);
   app.require_subcommand(1);
+  // --log-level may also follow the subcommand (agentserve serve --model M --log-level debug).
+  app.fallthrough();
   // Applied as soon as it is parsed: a subcommand's callback (serve runs until shutdown) runs
   // before the app's parse-complete callback would.
   app.add_option_function<std::string>(

@@ -236,9 +236,10 @@ test("count_tokens equals the prompt that /v1/messages prefills", async () => {
   const without = async (patch) => (await client.messages.countTokens({ ...agentBody, ...patch })).input_tokens;
   assert.ok(await without({ tools: [] }) < counted.input_tokens, "tools are rendered");
   assert.ok(await without({ system: "You are a coding agent." }) < counted.input_tokens, "system blocks are rendered");
-  // The attribution block is left out: it changes with every Claude Code version.
+  // The attribution block is rendered too (prompt hygiene only makes its cch= hash fixed: the
+  // tests at the end).
   const noBilling = { system: agentBody.system.slice(1) };
-  assert.equal(await without(noBilling), counted.input_tokens);
+  assert.ok(await without(noBilling) < counted.input_tokens, "the attribution block is rendered");
 });
 
 test("merged turns, is_error results and string contents are accepted", async () => {
@@ -435,4 +436,52 @@ test("thinking output: a thinking block with one signature_delta before its stop
   assert.equal(typeof plain.content[0].signature, "string");
   assert.equal(plain.content[0].thinking, streamed.content[0].thinking);
   assert.equal(plain.content[0].thinking, deltas.filter((d) => d.type === "thinking_delta").map((d) => d.thinking).join(""));
+});
+
+// Claude Code's attribution block as older versions send it: the cch= hash changes with every
+// request. The nonce keeps a cache that outlives the server (a disk tier) from answering.
+const hygieneNonce = `run ${process.pid}-${Date.now()}`;
+const attributed = (cch) => ({
+  model: MODEL,
+  max_tokens: 2,
+  temperature: 0,
+  system: [
+    { type: "text", text: `x-anthropic-billing-header: cc_version=2.0.14.7a1; cc_entrypoint=cli; cch=${cch};` },
+    { type: "text", text: `${hygieneNonce}. You are Claude Code, a coding agent. ` + "Follow the repository's conventions. ".repeat(12) },
+  ],
+  messages: [{ role: "user", content: "List the files in the repository root, explain what each of them is for, and say which ones a new contributor should read first and why." }],
+});
+// Hashes of different lengths, so that the token counts differ where the hash reaches the prompt.
+const CCH_A = "9a8f7", CCH_B = "1c2d3e4f5a6b";
+
+test("prompt hygiene: requests differing only in cch count the same and reuse the whole system prompt", async () => {
+  const c = new Anthropic({ baseURL: authed.url, apiKey: "sekret", maxRetries: 0 });
+  const counted = (await c.messages.countTokens(attributed(CCH_A))).input_tokens;
+  assert.equal((await c.messages.countTokens(attributed(CCH_B))).input_tokens, counted);
+  // The user message alone spans more than a page, so the system prompt ends before the last one.
+  const shortUser = { ...attributed(CCH_A), messages: [{ role: "user", content: "x" }] };
+  assert.ok((await c.messages.countTokens(shortUser)).input_tokens < counted - 16);
+  const first = await c.messages.create(attributed(CCH_A));
+  assert.equal(first.usage.input_tokens + first.usage.cache_read_input_tokens, counted);
+  const second = await c.messages.create(attributed(CCH_B));
+  assert.equal(second.usage.input_tokens + second.usage.cache_read_input_tokens, counted);
+  // Everything but the prompt's last partial page came from the cache: the system prompt too.
+  assert.equal(second.usage.cache_read_input_tokens, Math.floor((counted - 1) / 16) * 16);
+});
+
+test("--no-prompt-hygiene: the attribution block reaches the template as sent, and a new cch misses", async () => {
+  const raw = await startServer({ model: "qwen3-tiny", args: ["--no-prompt-hygiene"] });
+  try {
+    const c = new Anthropic({ baseURL: raw.url, apiKey: "dummy", maxRetries: 0 });
+    const countA = (await c.messages.countTokens(attributed(CCH_A))).input_tokens;
+    const countB = (await c.messages.countTokens(attributed(CCH_B))).input_tokens;
+    assert.notEqual(countA, countB, "the hash as sent is in the prompt");
+    await c.messages.create(attributed(CCH_A));
+    const second = await c.messages.create(attributed(CCH_B));
+    // Reuse stops at the page holding the hash, near the top of the system prompt.
+    assert.ok(second.usage.cache_read_input_tokens <= 32, JSON.stringify(second.usage));
+    assert.ok(countB > 150);
+  } finally {
+    await raw.stop();
+  }
 });
