@@ -90,7 +90,13 @@ void Engine::run_cache_clears() {
   if (cache_ != nullptr) {
     // evict() frees exactly the leaves nobody but the cache holds, then their parents: every
     // path a running sequence references (and its ancestors) stays, so its KV stays valid.
+    // A clear forgets: the evicted pages must not spill to the RAM/disk tiers, which go too.
+    if (tiers_ != nullptr) cache_->set_listener(nullptr);
     r.pages_freed = cache_->evict(std::numeric_limits<int32_t>::max());
+    if (tiers_ != nullptr) {
+      cache_->set_listener(tiers_.get());
+      tiers_->clear();
+    }
     const RadixCacheStats s = cache_->stats();
     r.pages_kept = s.num_pages;
     r.entries_kept = s.num_entries;

@@ -333,6 +333,23 @@ PageRecordPtr DiskTier::read(const Hash128& chain) {
   return rec;
 }
 
+void DiskTier::clear() {
+  std::vector<std::string> doomed;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++epoch_;
+    for (const PageRecordPtr& r : queue_) {
+      queued_.erase(r->chain.lo);
+      queued_bytes_ -= static_cast<int64_t>(r->bytes.size());
+    }
+    queue_.clear();
+    for (const Hash128& chain : lru_) doomed.push_back(path_of(chain));
+    while (!lru_.empty()) index_erase(lru_.front().lo);
+  }
+  for (const std::string& p : doomed) ::unlink(p.c_str());
+  idle_cv_.notify_all();
+}
+
 void DiskTier::flush() {
   std::unique_lock<std::mutex> lock(mutex_);
   idle_cv_.wait(lock, [&] { return queued_.empty(); });
@@ -363,19 +380,25 @@ bool DiskTier::write_record(const PageRecord& r) {
 void DiskTier::writer_loop() {
   while (true) {
     PageRecordPtr r;
+    uint64_t epoch;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything queued is written
       r = queue_.front();
       queue_.pop_front();
+      epoch = epoch_;
     }
-    const bool ok = write_record(*r);
+    bool ok = write_record(*r);
     std::vector<std::string> doomed;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       queued_.erase(r->chain.lo);
       queued_bytes_ -= static_cast<int64_t>(r->bytes.size());
+      if (ok && epoch != epoch_) {  // cleared while it was being written
+        doomed.push_back(path_of(r->chain));
+        ok = false;
+      }
       if (ok) {
         doomed = index_add(r->chain);
         writes_.fetch_add(1, std::memory_order_relaxed);

@@ -91,6 +91,9 @@ class DiskTier {
   PageRecordPtr read(const Hash128& chain);
   // Blocks until every queued record is written (or failed).
   void flush();
+  // Forgets every page: drops queued writes and deletes every record file (a write in flight
+  // is deleted when it lands).
+  void clear();
 
   int64_t capacity_bytes() const { return options_.capacity_bytes; }
   int64_t num_pages() const { return pages_.load(std::memory_order_relaxed); }
@@ -133,6 +136,7 @@ class DiskTier {
   std::unordered_map<uint64_t, PageRecordPtr, IdentityHash> queued_;  // queue_ and in flight
   int64_t queued_bytes_ = 0;
   bool stop_ = false;
+  uint64_t epoch_ = 0;               // bumped by clear()
   std::thread writer_;
 
   std::atomic<int64_t> pages_{0}, bytes_{0}, lookups_{0}, hits_{0}, writes_{0}, dropped_{0},

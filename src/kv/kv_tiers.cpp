@@ -98,6 +98,11 @@ void KvTiers::flush() {
   if (disk_ != nullptr) disk_->flush();
 }
 
+void KvTiers::clear() {
+  if (ram_ != nullptr) ram_->clear();
+  if (disk_ != nullptr) disk_->clear();
+}
+
 TierStats KvTiers::ram_stats() const {
   TierStats s;
   if (ram_ == nullptr) return s;

@@ -86,6 +86,9 @@ class KvTiers : public RadixCacheListener {
   bool disk_worth_loading() const;
 
   void flush();  // waits for queued disk writes
+  // Forgets every page in RAM and on disk (POST /v1/cache/clear). Detach from the radix cache
+  // while it evicts for a clear, or the evicted pages land here again.
+  void clear();
   TierStats ram_stats() const;
   TierStats disk_stats() const;
   const RamTier* ram() const { return ram_.get(); }

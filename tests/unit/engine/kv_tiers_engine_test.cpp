@@ -162,6 +162,13 @@ TEST_F(TieredEngine, EvictedConversationComesBackFromDiskAndAfterARestart) {
     turn2.insert(turn2.end(), user.begin(), user.end());
     EXPECT_EQ(generate(restarted, turn2, 4).tokens, generate(cold, turn2, 4).tokens);
     EXPECT_EQ(restarted.check_integrity(), "");
+    // A clear forgets the tiers too: nothing of A comes back from RAM or disk.
+    bool cleared = false;
+    restarted.request_cache_clear([&](CacheClearResult) { cleared = true; });
+    const Result after_clear = generate(restarted, a, 12);
+    EXPECT_TRUE(cleared);
+    EXPECT_EQ(after_clear.usage.cached_prompt_tokens, 0);
+    EXPECT_EQ(after_clear.tokens, reference.tokens);
   }
 }
 

@@ -254,5 +254,26 @@ TEST_F(DiskTierTest, DamagedFilesAreSkippedDeletedAndNeverLoaded) {
   ASSERT_NE(disk->read(recs[0]->chain), nullptr);
 }
 
+TEST_F(DiskTierTest, ClearForgetsStoredAndQueuedPages) {
+  std::mt19937 rng(6);
+  auto disk = open();
+  std::vector<std::shared_ptr<PageRecord>> r;
+  for (int i = 0; i < 30; ++i) {
+    r.push_back(make_record(rng, Hash128{static_cast<uint64_t>(i), 3}, 0));
+    disk->enqueue(r.back());
+    if (i == 9) disk->flush();  // ten stored, the rest queued or in flight at the clear
+  }
+  disk->clear();
+  disk->flush();
+  EXPECT_EQ(disk->num_pages(), 0);
+  EXPECT_EQ(disk->num_bytes(), 0);
+  for (auto& x : r) {
+    EXPECT_FALSE(disk->contains(x->chain));
+    EXPECT_FALSE(fs::exists(disk->path_of(x->chain)));
+  }
+  disk.reset();
+  EXPECT_EQ(open()->num_pages(), 0);  // nothing comes back after a restart either
+}
+
 }  // namespace
 }  // namespace agentserve
