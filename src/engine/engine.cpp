@@ -95,6 +95,8 @@ void Engine::run_cache_clears() {
     r.pages_freed = cache_->evict(std::numeric_limits<int32_t>::max());
     if (tiers_ != nullptr) {
       cache_->set_listener(tiers_.get());
+      r.ram_pages_freed = tiers_->ram_stats().pages;
+      r.disk_pages_freed = tiers_->disk_stats().pages;
       tiers_->clear();
     }
     const RadixCacheStats s = cache_->stats();

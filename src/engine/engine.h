@@ -64,6 +64,8 @@ struct CacheClearResult {
   int64_t pages_freed = 0;    // pages returned to the pool
   int64_t pages_kept = 0;     // still cached: a running request uses them
   int64_t entries_kept = 0;
+  int64_t ram_pages_freed = 0;   // pages the RAM tier forgot
+  int64_t disk_pages_freed = 0;  // page records deleted from the disk tier
 };
 
 // A snapshot of the KV cache for /metrics and /v1/cache (Engine::cache_stats, any thread).

@@ -17,21 +17,24 @@ void respond_json(HttpExchange& ex, int status, const ordered_json& j) {
 
 CacheSnapshot cache_snapshot(const ServedModel& model) {
   CacheSnapshot s;
-  const EngineGauges& g = model.engine->gauges();
+  const CacheStats cs = model.engine->cache_stats();
   s.enabled = model.engine->prefix_cache() != nullptr;  // fixed at construction: safe to read
   s.page_size = model.kv_page_size;
-  s.entries = g.prefix_cache_entries.load(std::memory_order_relaxed);
-  s.lookups = g.prefix_cache_lookups.load(std::memory_order_relaxed);
-  s.hits = g.prefix_cache_hits.load(std::memory_order_relaxed);
-  s.reused_tokens = g.prefix_cache_matched_tokens.load(std::memory_order_relaxed);
-  CacheTierSnapshot device;
-  device.name = "device";
-  device.pages_cached = g.prefix_cache_pages.load(std::memory_order_relaxed);
-  device.pages_used = g.kv_pages_used.load(std::memory_order_relaxed);
-  device.pages_total = g.kv_pages_total.load(std::memory_order_relaxed);
-  device.page_bytes = model.kv_page_bytes;
-  s.cached_tokens = device.pages_cached * s.page_size;
-  s.tiers.push_back(device);
+  s.page_bytes = cs.page_bytes;
+  s.entries = cs.entries;
+  s.lookups = cs.pool.lookups;
+  s.hits = cs.pool.hits;
+  s.reused_tokens = cs.reused_tokens;
+  s.cached_tokens = cs.pool.pages * s.page_size;
+  CacheTierSnapshot device{"device", cs.pool.pages, cs.pool.bytes, cs.pool.capacity_bytes,
+                           cs.pool.lookups, cs.pool.hits,
+                           model.engine->gauges().kv_pages_used.load(std::memory_order_relaxed), ""};
+  s.tiers.push_back(std::move(device));
+  if (cs.ram.capacity_bytes > 0)
+    s.tiers.push_back({"ram", cs.ram.pages, cs.ram.bytes, cs.ram.capacity_bytes, cs.ram.lookups, cs.ram.hits, -1, ""});
+  if (!cs.disk_dir.empty())
+    s.tiers.push_back({"disk", cs.disk.pages, cs.disk.bytes, cs.disk.capacity_bytes, cs.disk.lookups,
+                       cs.disk.hits, -1, cs.disk_dir});
   return s;
 }
 
@@ -41,11 +44,14 @@ void register_cache_routes(Router& router, ServerContext& ctx) {
     ordered_json tiers = ordered_json::array();
     for (const CacheTierSnapshot& t : s.tiers) {
       ordered_json j = {{"tier", t.name},
-                        {"pages", t.pages_cached},
-                        {"bytes", t.pages_cached * t.page_bytes},
-                        {"capacity_pages", t.pages_total},
-                        {"capacity_bytes", t.pages_total * t.page_bytes}};
-      if (t.pages_used >= 0) j["pages_in_use"] = t.pages_used;
+                        {"pages", t.pages},
+                        {"bytes", t.bytes},
+                        {"capacity_pages", s.page_bytes > 0 ? t.capacity_bytes / s.page_bytes : 0},
+                        {"capacity_bytes", t.capacity_bytes},
+                        {"lookups", t.lookups},
+                        {"hits", t.hits}};
+      if (t.pages_in_use >= 0) j["pages_in_use"] = t.pages_in_use;
+      if (!t.dir.empty()) j["dir"] = t.dir;
       tiers.push_back(std::move(j));
     }
     const Metrics::TokenTotals totals = ctx.metrics().token_totals();
@@ -77,12 +83,15 @@ void register_cache_routes(Router& router, ServerContext& ctx) {
     model.engine->request_cache_clear([&ctx, ex, page_bytes, page_size, enabled](CacheClearResult r) {
       ex->post([&ctx, ex, r, page_bytes, page_size, enabled] {
         ctx.metrics().count_cache_clear(r.pages_freed);
+        // freed_*: the device tier (the KV pool); the RAM and disk tiers are emptied whole.
         respond_json(*ex, 200,
                      {{"object", "prefix_cache.clear"},
                       {"enabled", enabled},
                       {"freed_pages", r.pages_freed},
                       {"freed_bytes", r.pages_freed * page_bytes},
                       {"freed_tokens", r.pages_freed * page_size},
+                      {"freed_ram_pages", r.ram_pages_freed},
+                      {"freed_disk_pages", r.disk_pages_freed},
                       // Prefixes running requests use stay cached (and are released with them).
                       {"kept_pages", r.pages_kept},
                       {"kept_entries", r.entries_kept}});

@@ -14,24 +14,29 @@
 namespace agentserve::server {
 
 // One storage tier of the cache. Only the tiers that exist are listed: "device" (the KV page
-// pool the backend computes in) today; the host-RAM and disk tiers add theirs.
+// pool the backend computes in), then "ram" and "disk" when configured (kv/kv_tiers.h).
 struct CacheTierSnapshot {
   std::string name;
-  int64_t pages_cached = 0;  // pages holding cached prefixes (device: some also in use)
-  int64_t pages_used = -1;   // device: pages in use by requests or the cache; -1 = n/a
-  int64_t pages_total = 0;   // capacity in pages
-  int64_t page_bytes = 0;
+  int64_t pages = 0;           // pages holding cached prefixes (device: some also in use)
+  int64_t bytes = 0;
+  int64_t capacity_bytes = 0;
+  // device: requests looked up / that reused at least one page; ram, disk: pages looked up
+  // there (the tiers above lacked them) / pages it supplied.
+  int64_t lookups = 0;
+  int64_t hits = 0;
+  int64_t pages_in_use = -1;   // device: pages used by requests or the cache; -1: n/a
+  std::string dir;             // disk: where this model's pages are kept
 };
 
-// A snapshot of the cache, from any thread. Built from EngineGauges; when the engine offers a
-// per-tier snapshot (Engine::cache_stats()), cache_snapshot() is the one place to change.
+// A snapshot of the cache, from any thread (Engine::cache_stats()).
 struct CacheSnapshot {
   bool enabled = false;
   int32_t page_size = 0;
-  int64_t entries = 0;         // distinct cached prefixes (leaves)
-  int64_t cached_tokens = 0;   // tokens whose KV is cached (device pages × page size)
+  int64_t page_bytes = 0;
+  int64_t entries = 0;         // distinct cached prefixes in the radix tree (leaves)
+  int64_t cached_tokens = 0;   // tokens whose KV is in the device tier (pages × page size)
   int64_t lookups = 0;         // requests looked up
-  int64_t hits = 0;            // requests that reused at least one page
+  int64_t hits = 0;            // requests that reused at least one page, from any tier
   int64_t reused_tokens = 0;   // prompt tokens whose KV came from the cache
   std::vector<CacheTierSnapshot> tiers;
 };

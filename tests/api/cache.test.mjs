@@ -6,6 +6,9 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { startServer, parseSse } from "./lib/server.mjs";
 
 const NONCE = `run ${process.pid}-${Date.now()}`;
@@ -72,6 +75,35 @@ test("GET /v1/cache: the device tier, entries, cached tokens, lookups, hits and 
   assert.ok(device.capacity_pages >= device.pages && device.capacity_bytes >= device.bytes);
   assert.ok(c.entries >= 1);
   assert.ok(c.reused_token_ratio > 0 && c.reused_token_ratio <= 1);
+  assert.equal(device.capacity_bytes, device.capacity_pages * (device.bytes / device.pages));
+});
+
+test("the RAM and disk tiers are listed when configured, and a clear empties them", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "agentserve-cache-test-"));
+  const tiered = await startServer({ model: "qwen3-tiny",
+                                     args: ["--kv-cache-ram", "1", "--kv-cache-dir", dir, "--kv-cache-disk", "1"] });
+  try {
+    await complete(tiered, longPrompt("tiers"));
+    const names = (c) => c.tiers.map((t) => t.tier);
+    let c = await getCache(tiered);
+    assert.deepEqual(names(c), ["device", "ram", "disk"]);
+    assert.equal(c.tiers[1].capacity_bytes, 1 << 30);
+    assert.ok(c.tiers[2].dir.startsWith(dir), c.tiers[2].dir);
+    // Pages are written through to disk by a background thread.
+    for (let i = 0; i < 100 && c.tiers[2].pages === 0; ++i) {
+      await new Promise((r) => setTimeout(r, 50));
+      c = await getCache(tiered);
+    }
+    assert.ok(c.tiers[2].pages > 0 && c.tiers[2].bytes > 0, JSON.stringify(c));
+    const cleared = await clearCache(tiered);
+    assert.ok(cleared.freed_disk_pages > 0 && cleared.freed_pages > 0, JSON.stringify(cleared));
+    c = await getCache(tiered);
+    assert.deepEqual(c.tiers.map((t) => t.pages), [0, 0, 0], JSON.stringify(c));
+    assert.equal((await complete(tiered, longPrompt("tiers"))).prompt_tokens_details.cached_tokens, 0);
+  } finally {
+    await tiered.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("POST /v1/cache/clear: frees what no request uses; the same prompt then reuses nothing", async () => {
