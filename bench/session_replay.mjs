@@ -278,7 +278,7 @@ async function replay(name, { sessions, cacheOff = false, titles = false, restar
       const t0 = performance.now();
       srv = await startServer(BIN, MODEL, extra);
       restarts.push({ before_turn: t, exit: st, restart_ms: +(performance.now() - t0).toFixed(0),
-        cache_pages_before: m.get("agentserve_prefix_cache_pages") ?? null });
+        cache_pages_before: m.get("agentserve_kv_pages_cached") ?? null });
     }
     for (const s of ss) {
       const body = s.nextRequest();
@@ -296,7 +296,7 @@ async function replay(name, { sessions, cacheOff = false, titles = false, restar
   await stopServer(srv, "SIGTERM");
   process.stderr.write("\n");
   fs.rmSync(cacheDir, { recursive: true, force: true });
-  return { name, log, restarts, metrics_end: Object.fromEntries([...m].filter(([k]) => k.includes("prefix_cache") || k.includes("kv_pages"))) };
+  return { name, log, restarts, metrics_end: Object.fromEntries([...m].filter(([k]) => k.includes("prefix_cache") || k.includes("_kv_"))) };
 }
 
 function analyse(run) {
@@ -400,7 +400,9 @@ if (out.runs.nocache?.rows) {
     s11 += u * u; s12 += u * v; s22 += v * v; y1 += u * r.ttft_ms; y2 += v * r.ttft_ms;
   }
   const det = s11 * s22 - s12 * s12;
-  const a = (y1 * s22 - y2 * s12) / det, b = (s11 * y2 - s12 * y1) / det, c = 0;
+  let a = (y1 * s22 - y2 * s12) / det, b = (s11 * y2 - s12 * y1) / det;
+  if (a < 0) { a = 0; b = y2 / s22; }  // the linear term is not resolvable (load noise): attention only
+  const c = 0;
   out.prefill_fit = { a_ms_per_token: +a.toExponential(4), b_ms_per_token_per_position: +b.toExponential(4) };
   for (const [name, run] of Object.entries(out.runs)) {
     if (!run.rows || name === "nocache") continue;
