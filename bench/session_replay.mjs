@@ -6,6 +6,7 @@
 //   node bench/session_replay.mjs --bin build/agentserve --model DIR [--turns 30] [--sessions 4]
 //        [--ctx 40960] [--out session_replay.json] [--result-min 200] [--result-max 4000]
 //        [--max-tokens 40] [--runs single,multi,restart,nocache] [--threads 0]
+//        [--server-args "kv-cache-disk=0"]
 //
 // Session shape (bench/lib/claude_code_session.mjs, deterministic from a seed): `system` = 3 text
 // blocks (the attribution line `x-anthropic-billing-header: cc_version=…; cc_entrypoint=cli;
@@ -261,7 +262,13 @@ class IdealCache {
 
 // ---------- runs ----------
 const supportsDiskTier = serveSupports(BIN, "--kv-cache-dir");
-const baseArgs = ["--ctx", String(KV_TOKENS), "--threads", THREADS, "--parallel", "4"];
+const baseArgs = ["--ctx", String(KV_TOKENS), "--threads", THREADS, "--parallel", "4",
+  // --server-args "kv-cache-disk=0,log-level=…": more `serve` options (no leading dashes: the
+  // argument parser takes a value starting with "--" for the next option).
+  ...(args["server-args"] ? args["server-args"].split(",").flatMap((kv) => {
+    const [k, ...v] = kv.split("=");
+    return v.length ? [`--${k}`, v.join("=")] : [`--${k}`];
+  }) : [])];
 
 async function replay(name, { sessions, cacheOff = false, titles = false, restartAt = null }) {
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), `replay-kv-${name}-`));
