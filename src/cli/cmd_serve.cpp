@@ -109,7 +109,12 @@ int run_serve(ServeArgs a) {
                a.server.api_key.empty() ? "dummy" : "<your key>");
   std::fflush(stderr);
   http.run();
+  // Requests still in flight hold their exchanges, whose timers belong to the server's I/O
+  // contexts: let them go (render jobs finish, the engine and its sequences are destroyed — the
+  // disk tier's writer drains here) while those contexts still exist, i.e. before `http` is.
+  ctx.stop_workers();
   rt.engine->stop();
+  rt.engine.reset();
   return 0;
 }
 

@@ -53,12 +53,15 @@ ServerContext::ServerContext(ServerOptions options, ServedModel model, Metrics* 
 ServerContext::~ServerContext() = default;
 
 void ServerContext::run_on_worker(std::function<void()> fn) {
+  if (!workers_) return;  // shutting down: the I/O loops have stopped, nobody waits for it
   {
     std::lock_guard<std::mutex> lock(workers_->mutex);
     workers_->queue.push_back(std::move(fn));
   }
   workers_->cv.notify_one();
 }
+
+void ServerContext::stop_workers() { workers_.reset(); }
 
 double ServerContext::io_cpu_seconds() const { return io_cpu_probe_ ? io_cpu_probe_() : 0.0; }
 

@@ -71,6 +71,8 @@ class ServerContext {
   // Runs fn on the worker pool (prompt rendering and tokenisation: never the I/O thread,
   // never the engine's).
   void run_on_worker(std::function<void()> fn);
+  // Finishes the queued jobs and joins the workers (shutdown); run_on_worker must not follow.
+  void stop_workers();
 
   // CPU seconds the HTTP I/O threads have used (set by the server when it runs; 0 before).
   double io_cpu_seconds() const;
