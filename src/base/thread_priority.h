@@ -11,3 +11,13 @@ namespace agentserve {
 bool lower_current_thread_priority(int increment);
 
 }  // namespace agentserve
+
+namespace agentserve {
+
+// Asks the scheduler for a short time slice for the calling thread (Linux 6.12+ EEVDF: a task
+// with a shorter slice gets an earlier deadline and preempts the running one on wake-up), so a
+// latency-sensitive thread runs within ~`slice_ns` of waking instead of after the current task's
+// slice. Returns false where the kernel does not support it (nothing changes then).
+bool request_short_scheduler_slice(unsigned long long slice_ns);
+
+}  // namespace agentserve

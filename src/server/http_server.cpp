@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "base/thread_priority.h"
 #include "server/api_errors.h"
 #include "server/metrics.h"
 
@@ -375,6 +376,14 @@ struct HttpServer::Impl {
     {
       std::lock_guard<std::mutex> lock(clocks_mutex);
       io_clocks.push_back(clock);
+    }
+    // Tokens wait for this thread: ask to preempt the compute threads soon after waking rather
+    // than after their time slice. At 64 streams on 2 vCPUs the p99 from a token's event to its
+    // drain here was 2.2–2.9 ms (p50 10 µs); with this, 1.8–2.0 ms in the same experiment.
+    static bool logged = false;
+    if (!request_short_scheduler_slice(100'000) && !logged) {
+      logged = true;
+      AS_LOG_DEBUG("the kernel does not take a per-thread scheduler slice; I/O latency may follow the default slice");
     }
     t_io_context = ios[i].get();
     ios[i]->run();
