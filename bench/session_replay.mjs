@@ -31,7 +31,8 @@
 //
 // Ideal reusable count. Each request's exact prompt token ids come from `agentserve template
 // --ids` on the same model: the Anthropic body is converted to the OpenAI shape exactly as the
-// server's conversation_from_anthropic does (attribution block dropped, each other system block
+// server's conversation_from_anthropic does (attribution block kept with `cch=00000` when the
+// build normalizes it — `serve --help` lists --no-prompt-hygiene — dropped by older builds; each other system block
 // one system message, tool_result blocks → tool messages, text blocks → content parts,
 // tool_use → tool_calls with object arguments, thinking → reasoning_content, role "system"
 // messages kept in place) and rendered by the same template code. The length is checked against
