@@ -12,6 +12,7 @@
 #include "engine/engine.h"
 #include "model/test_model.h"
 #include "model/weights.h"
+#include "tiny_model_support.h"
 
 namespace agentserve {
 namespace {
@@ -22,27 +23,15 @@ class CacheClear : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = (fs::temp_directory_path() / ("as_cache_clear_" + std::to_string(::getpid()))).string();
-    auto source = find_tokenizer_source("qwen3", "");
-    ASSERT_TRUE(source.ok()) << source.error().to_string();
-    ASSERT_TRUE(write_test_model(TestModelSpec{"qwen3", "tiny", "qwen3", 5}, dir_, *source, nullptr).ok());
-    auto model = load_model(dir_);
-    ASSERT_TRUE(model.ok()) << model.error().to_string();
-    model_ = std::move(*model);
+    model_ = test::make_tiny_qwen3(dir_, 5);
+    ASSERT_NE(model_, nullptr);
   }
   static void TearDownTestSuite() {
     model_.reset();
     fs::remove_all(dir_);
   }
-  // Exact KV and f32 prefill, so that reused pages give the same greedy tokens as recomputed ones.
-  std::unique_ptr<CpuBackend> backend() {
-    CpuBackendOptions o;
-    o.kv_cache_tokens = 1024;
-    o.kv_dtype = DType::kF32;
-    o.prefill_precision = cpu::MatmulPrecision::kF32;
-    auto b = CpuBackend::create(*model_, o);
-    EXPECT_TRUE(b.ok());
-    return std::move(*b);
-  }
+  // Exact numerics, so that reused pages give the same greedy tokens as recomputed ones.
+  std::unique_ptr<CpuBackend> backend() { return test::exact_backend(*model_, 1024); }
   static EngineOptions options(bool cache) {
     EngineOptions eo;
     eo.max_batch_tokens = 64;

@@ -15,47 +15,27 @@
 #include "engine/model_fingerprint.h"
 #include "model/test_model.h"
 #include "model/weights.h"
+#include "tiny_model_support.h"
 
 namespace agentserve {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  std::vector<int32_t> tokens;
-  Usage usage;
-};
+using test::GreedyRun;
 
-Result generate(Engine& engine, const std::vector<int32_t>& prompt, int32_t n) {
-  GenerationRequest r;
-  r.prompt = prompt;
-  r.sampling.temperature = 0.0f;
-  r.stop.max_new_tokens = n;
-  r.stop.ignore_stop_tokens = true;
-  auto events = r.events;
-  engine.submit(std::move(r));
-  engine.run_until_idle();
-  Result out;
-  while (auto e = events->try_pop()) {
-    if (e->kind == EngineEvent::Kind::kToken) out.tokens.push_back(e->sample.token);
-    else out.usage = e->usage;
-  }
-  EXPECT_EQ(static_cast<int32_t>(out.tokens.size()), n);
-  return out;
+GreedyRun generate(Engine& engine, const std::vector<int32_t>& prompt, int32_t n) {
+  return test::run_greedy(engine, prompt, n);
 }
 
 class TieredEngine : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     base_ = (fs::temp_directory_path() / ("as_tiers_engine_" + std::to_string(::getpid()))).string();
-    auto source = find_tokenizer_source("qwen3", "");
-    ASSERT_TRUE(source.ok()) << source.error().to_string();
     for (uint64_t seed : {5, 6}) {
-      const std::string dir = base_ + "/model" + std::to_string(seed);
-      ASSERT_TRUE(write_test_model(TestModelSpec{"qwen3", "tiny", "qwen3", seed}, dir, *source, nullptr).ok());
-      auto model = load_model(dir);
-      ASSERT_TRUE(model.ok()) << model.error().to_string();
-      (seed == 5 ? model_ : other_) = std::move(*model);
+      auto model = test::make_tiny_qwen3(base_ + "/model" + std::to_string(seed), seed);
+      ASSERT_NE(model, nullptr);
+      (seed == 5 ? model_ : other_) = std::move(model);
     }
   }
   static void TearDownTestSuite() {
@@ -66,15 +46,7 @@ class TieredEngine : public ::testing::Test {
   void SetUp() override { fs::remove_all(cache_dir()); }
   static std::string cache_dir() { return base_ + "/kv"; }
   // A pool of 16 pages of 16 tokens: a few other prompts evict a conversation.
-  static std::unique_ptr<CpuBackend> backend() {
-    CpuBackendOptions o;
-    o.kv_cache_tokens = 256;
-    o.kv_dtype = DType::kF32;
-    o.prefill_precision = cpu::MatmulPrecision::kF32;
-    auto b = CpuBackend::create(*model_, o);
-    EXPECT_TRUE(b.ok());
-    return std::move(*b);
-  }
+  static std::unique_ptr<CpuBackend> backend() { return test::exact_backend(*model_, 256); }
   static EngineOptions options(bool cache, int64_t ram, int64_t disk) {
     EngineOptions eo;
     eo.max_batch_tokens = 64;
@@ -110,7 +82,7 @@ TEST_F(TieredEngine, EvictedConversationComesBackFromRam) {
   const std::vector<int32_t> a = random_prompt(rng, 75);
   auto cold_backend = backend();
   Engine cold(cold_backend.get(), options(false, 0, 0));
-  const Result reference = generate(cold, a, 12);
+  const GreedyRun reference = generate(cold, a, 12);
 
   auto b = backend();
   Engine warm(b.get(), options(true, 64ll << 20, 0));
@@ -120,7 +92,7 @@ TEST_F(TieredEngine, EvictedConversationComesBackFromRam) {
   other_traffic(warm, rng);
   // Nothing of A is left in the pool: its first page would otherwise match.
   EXPECT_EQ(warm.cache_stats().ram.hits, 0);
-  const Result again = generate(warm, a, 12);
+  const GreedyRun again = generate(warm, a, 12);
   EXPECT_EQ(again.usage.cached_prompt_tokens, 64);
   EXPECT_EQ(again.tokens, reference.tokens);
   const CacheStats s = warm.cache_stats();
@@ -135,7 +107,7 @@ TEST_F(TieredEngine, EvictedConversationComesBackFromDiskAndAfterARestart) {
   const std::vector<int32_t> a = random_prompt(rng, 75);
   auto cold_backend = backend();
   Engine cold(cold_backend.get(), options(false, 0, 0));
-  const Result reference = generate(cold, a, 12);
+  const GreedyRun reference = generate(cold, a, 12);
   {
     auto b = backend();
     Engine warm(b.get(), options(true, 0, 1ll << 30));  // disk only
@@ -143,7 +115,7 @@ TEST_F(TieredEngine, EvictedConversationComesBackFromDiskAndAfterARestart) {
     EXPECT_EQ(generate(warm, a, 12).usage.cached_prompt_tokens, 0);
     other_traffic(warm, rng);
     warm.kv_tiers()->flush();
-    const Result again = generate(warm, a, 12);
+    const GreedyRun again = generate(warm, a, 12);
     EXPECT_EQ(again.usage.cached_prompt_tokens, 64);
     EXPECT_EQ(again.tokens, reference.tokens);
     EXPECT_EQ(warm.cache_stats().disk.hits, 4);
@@ -152,7 +124,7 @@ TEST_F(TieredEngine, EvictedConversationComesBackFromDiskAndAfterARestart) {
     auto b = backend();
     Engine restarted(b.get(), options(true, 64ll << 20, 1ll << 30));
     EXPECT_GT(restarted.cache_stats().disk.pages, 4);
-    const Result after = generate(restarted, a, 12);
+    const GreedyRun after = generate(restarted, a, 12);
     EXPECT_EQ(after.usage.cached_prompt_tokens, 64);
     EXPECT_EQ(after.tokens, reference.tokens);
     // A follow-up turn extends it: everything computed before the restart is reused.
@@ -165,7 +137,7 @@ TEST_F(TieredEngine, EvictedConversationComesBackFromDiskAndAfterARestart) {
     // A clear forgets the tiers too: nothing of A comes back from RAM or disk.
     bool cleared = false;
     restarted.request_cache_clear([&](CacheClearResult) { cleared = true; });
-    const Result after_clear = generate(restarted, a, 12);
+    const GreedyRun after_clear = generate(restarted, a, 12);
     EXPECT_TRUE(cleared);
     EXPECT_EQ(after_clear.usage.cached_prompt_tokens, 0);
     EXPECT_EQ(after_clear.tokens, reference.tokens);

@@ -14,61 +14,32 @@
 #include "engine/engine.h"
 #include "model/test_model.h"
 #include "model/weights.h"
+#include "tiny_model_support.h"
 
 namespace agentserve {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  std::vector<int32_t> tokens;
-  Usage usage;
-};
+using test::exact_backend;
+using test::GreedyRun;
 
-Result generate(Engine& engine, const std::vector<int32_t>& prompt, int32_t n) {
-  GenerationRequest r;
-  r.prompt = prompt;
-  r.sampling.temperature = 0.0f;
-  r.stop.max_new_tokens = n;
-  r.stop.ignore_stop_tokens = true;
-  auto events = r.events;
-  engine.submit(std::move(r));
-  engine.run_until_idle();
-  Result out;
-  while (auto e = events->try_pop()) {
-    if (e->kind == EngineEvent::Kind::kToken) out.tokens.push_back(e->sample.token);
-    else out.usage = e->usage;
-  }
-  EXPECT_EQ(static_cast<int32_t>(out.tokens.size()), n);
-  return out;
+GreedyRun generate(Engine& engine, const std::vector<int32_t>& prompt, int32_t n) {
+  return test::run_greedy(engine, prompt, n);
 }
 
 class TinyModel : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = (fs::temp_directory_path() / ("as_prefix_" + std::to_string(::getpid()))).string();
-    auto source = find_tokenizer_source("qwen3", "");
-    ASSERT_TRUE(source.ok()) << source.error().to_string();
-    ASSERT_TRUE(write_test_model(TestModelSpec{"qwen3", "tiny", "qwen3", 5}, dir_, *source, nullptr).ok());
-    auto model = load_model(dir_);
-    ASSERT_TRUE(model.ok()) << model.error().to_string();
-    model_ = std::move(*model);
+    model_ = test::make_tiny_qwen3(dir_, 5);
+    ASSERT_NE(model_, nullptr);
   }
   static void TearDownTestSuite() {
     model_.reset();
     fs::remove_all(dir_);
   }
-  // Exact KV and f32 prefill: pages computed in a decode step and reused as prompt then
-  // differ from a fresh prefill only by summation order, far below any greedy margin.
-  std::unique_ptr<CpuBackend> backend() {
-    CpuBackendOptions o;
-    o.kv_cache_tokens = 1024;
-    o.kv_dtype = DType::kF32;
-    o.prefill_precision = cpu::MatmulPrecision::kF32;
-    auto b = CpuBackend::create(*model_, o);
-    EXPECT_TRUE(b.ok());
-    return std::move(*b);
-  }
+  std::unique_ptr<CpuBackend> backend() { return exact_backend(*model_, 1024); }
   static EngineOptions options(bool cache) {
     EngineOptions eo;
     eo.max_batch_tokens = 64;  // several prefill chunks per prompt
@@ -92,21 +63,21 @@ TEST_F(TinyModel, RepeatedPromptReusesItsPagesAndKeepsGreedyTokens) {
   auto cold_backend = backend();
   Engine cold(cold_backend.get(), options(false));
   EXPECT_EQ(cold.prefix_cache(), nullptr);
-  const Result reference = generate(cold, prompt, 12);
+  const GreedyRun reference = generate(cold, prompt, 12);
   EXPECT_EQ(reference.usage.cached_prompt_tokens, 0);
 
   auto warm_backend = backend();
   Engine warm(warm_backend.get(), options(true));
-  const Result first = generate(warm, prompt, 12);
+  const GreedyRun first = generate(warm, prompt, 12);
   EXPECT_EQ(first.usage.cached_prompt_tokens, 0);
-  const Result second = generate(warm, prompt, 12);
+  const GreedyRun second = generate(warm, prompt, 12);
   EXPECT_EQ(second.usage.cached_prompt_tokens, 64);  // (75 - 1) rounded down to pages of 16
   EXPECT_EQ(second.usage.prompt_tokens, 75);
   EXPECT_EQ(first.tokens, reference.tokens);
   EXPECT_EQ(second.tokens, reference.tokens);
   // Exactly a page's worth short: the match stops one token before the end of the prompt.
   const std::vector<int32_t> aligned(prompt.begin(), prompt.begin() + 64);
-  const Result third = generate(warm, aligned, 4);
+  const GreedyRun third = generate(warm, aligned, 4);
   EXPECT_EQ(third.usage.cached_prompt_tokens, 48);
   EXPECT_EQ(third.tokens, generate(cold, aligned, 4).tokens);
   const EngineGauges& g = warm.gauges();
@@ -122,14 +93,14 @@ TEST_F(TinyModel, FollowUpTurnReusesEveryFullPageOfTheConversation) {
   const std::vector<int32_t> turn1 = random_prompt(rng, 40);
   auto warm_backend = backend();
   Engine warm(warm_backend.get(), options(true));
-  const Result reply1 = generate(warm, turn1, 30);
+  const GreedyRun reply1 = generate(warm, turn1, 30);
   // The next turn: the whole conversation so far plus new tokens. The first turn computed
   // 40 + 30 - 1 positions (the last reply token was sampled, never fed): 4 full pages.
   std::vector<int32_t> turn2 = turn1;
   turn2.insert(turn2.end(), reply1.tokens.begin(), reply1.tokens.end());
   const std::vector<int32_t> user = random_prompt(rng, 20);
   turn2.insert(turn2.end(), user.begin(), user.end());
-  const Result reply2 = generate(warm, turn2, 10);
+  const GreedyRun reply2 = generate(warm, turn2, 10);
   EXPECT_EQ(reply2.usage.cached_prompt_tokens, (40 + 30 - 1) / 16 * 16);
 
   auto cold_backend = backend();
