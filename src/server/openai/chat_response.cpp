@@ -9,14 +9,6 @@
 namespace agentserve::server::openai {
 namespace {
 
-ordered_json error_object(const GenerationResult& r) {
-  return {{"error",
-           {{"message", "generation failed: " + r.error},
-            {"type", "server_error"},
-            {"param", nullptr},
-            {"code", "engine_error"}}}};
-}
-
 class ChatCollector : public ChoiceEncoder {
  public:
   ChatCollector(std::shared_ptr<HttpExchange> ex, const ServedModel& model, ChatEnvelope env)
@@ -99,7 +91,7 @@ class ChatStreamer : public ChoiceEncoder {
     if (r.stop == StopKind::kError) {
       // Headers are gone: the error can only travel as an event, and the stream ends with it.
       AS_LOG_WARN("{}: generation failed mid-stream: {}", ex_->request().request_id, r.error);
-      ex_->write(sse(error_object(r)));
+      ex_->write(sse_engine_error(r));
       ex_->end();
       failed_ = true;
       return;

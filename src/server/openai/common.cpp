@@ -105,6 +105,14 @@ std::string dump(const ordered_json& j) {
 
 std::string sse(const ordered_json& j) { return "data: " + dump(j) + "\n\n"; }
 
+std::string sse_engine_error(const GenerationResult& r) {
+  return sse({{"error",
+               {{"message", "generation failed: " + r.error},
+                {"type", "server_error"},
+                {"param", nullptr},
+                {"code", "engine_error"}}}});
+}
+
 void throw_context_exceeded(int64_t prompt_tokens, int32_t max_context, const char* what) {
   throw_request_error("This model's maximum context length is " + std::to_string(max_context) +
                           " tokens. However, your " + what + " resulted in " +

@@ -65,6 +65,9 @@ std::string dump(const ordered_json& j);
 std::string sse(const ordered_json& j);
 inline constexpr const char* kSseDone = "data: [DONE]\n\n";
 inline constexpr const char* kSseKeepAlive = ": keep-alive\n\n";
+// The event that reports an engine failure after the stream's headers went out (the stream
+// ends with it): {"error": {...}} in OpenAI's error shape.
+std::string sse_engine_error(const GenerationResult& r);
 
 // The 400 for a prompt that leaves no room in the context, in OpenAI's wording (clients match
 // "maximum context length").

@@ -180,8 +180,7 @@ class CompletionStreamer : public ChoiceEncoder {
     if (failed_) return;
     if (r.stop == StopKind::kError) {
       AS_LOG_WARN("{}: generation failed mid-stream: {}", ex_->request().request_id, r.error);
-      ex_->write(sse({{"error", {{"message", "generation failed: " + r.error}, {"type", "server_error"},
-                                 {"param", nullptr}, {"code", "engine_error"}}}}));
+      ex_->write(sse_engine_error(r));
       ex_->end();
       failed_ = true;
       return;
