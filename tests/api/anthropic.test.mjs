@@ -368,6 +368,7 @@ async function requestHeld(url) {
 }
 
 test("a client that aborts mid-stream cancels the generation", async () => {
+  const generatedBefore = (await requestHeld(srv.url)).generated;
   const ac = new AbortController();
   const res = await fetch(`${srv.url}/v1/messages`, {
     method: "POST",
@@ -382,15 +383,15 @@ test("a client that aborts mid-stream cancels the generation", async () => {
   ac.abort();
   // The prefix cache keeps the KV it saw (that is its job); what the request itself held must go.
   let held = null;
-  for (let i = 0; i < 50 && !(held && held.running === 0 && held.pages <= 0); i++) {
+  for (let i = 0; i < 50 && !(held && held.running === 0 && held.pages <= 0 && held.generated > generatedBefore); i++) {
     await new Promise((r) => setTimeout(r, 100));
     held = await requestHeld(srv.url);
   }
   assert.equal(held.running, 0, "the generation stopped after the client left");
   assert.ok(held.pages <= 0, `no KV pages held outside the prefix cache (${held.pages})`);
-  const generatedAfter = held.generated;
-  await new Promise((r) => setTimeout(r, 300));
-  assert.equal((await requestHeld(srv.url)).generated, generatedAfter, "no tokens generated after the cancel");
+  // The cancelled generation is counted when it finishes: some tokens, far fewer than asked for.
+  const generated = held.generated - generatedBefore;
+  assert.ok(generated > 0 && generated < 6000, `the cancelled request generated ${generated} of 6000 tokens`);
   const msg = await client.messages.create({ model: MODEL, max_tokens: 2, messages: hello });
   assert.equal(msg.type, "message");
 });
