@@ -16,7 +16,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { startServer, testModel } from "./lib/server.mjs";
+import { startServer, derivedModel } from "./lib/server.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const PKG = path.join(ROOT, "node_modules/@anthropic-ai/claude-code");
@@ -43,31 +43,21 @@ function ensureClaudeBinary() {
 }
 
 function endsTurnsModel() {
-  const src = testModel("qwen3-tiny");
-  const base = process.env.AGENTSERVE_TEST_MODELS_DIR || path.join(os.tmpdir(), "agentserve-test-models");
-  const dst = path.join(base, "api-qwen3-tiny-ends-turns");
-  if (fs.existsSync(path.join(dst, "config.json"))) return dst;
-  const tmp = `${dst}.tmp-${process.pid}`;
-  fs.mkdirSync(tmp, { recursive: true });
-  for (const f of fs.readdirSync(src)) if (f !== "model.safetensors") fs.copyFileSync(path.join(src, f), path.join(tmp, f));
-  const cfg = JSON.parse(fs.readFileSync(path.join(src, "config.json"), "utf8"));
-  assert.equal(cfg.tie_word_embeddings, true);
-  const buf = fs.readFileSync(path.join(src, "model.safetensors"));
-  const headerLen = Number(buf.readBigUInt64LE(0));
-  const emb = JSON.parse(buf.subarray(8, 8 + headerLen).toString())["model.embed_tokens.weight"];
-  assert.equal(emb.dtype, "BF16");
-  const [rows, cols] = emb.shape;
-  const at = (row) => 8 + headerLen + emb.data_offsets[0] + 2 * row * cols;
-  const bf16 = (x) => new Uint32Array(new Float32Array([x]).buffer)[0] >>> 16;
-  for (let i = 0; i < rows; i++) buf.writeUInt16LE(bf16(1.0), at(i));
-  buf.writeUInt16LE(bf16(2.25), at(cfg.eos_token_id));
-  fs.writeFileSync(path.join(tmp, "model.safetensors"), buf);
-  try {
-    fs.renameSync(tmp, dst);
-  } catch {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-  return dst;
+  return derivedModel("qwen3-tiny-ends-turns", (dir) => {
+    const cfg = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8"));
+    assert.equal(cfg.tie_word_embeddings, true);
+    const file = path.join(dir, "model.safetensors");
+    const buf = fs.readFileSync(file);
+    const headerLen = Number(buf.readBigUInt64LE(0));
+    const emb = JSON.parse(buf.subarray(8, 8 + headerLen).toString())["model.embed_tokens.weight"];
+    assert.equal(emb.dtype, "BF16");
+    const [rows, cols] = emb.shape;
+    const at = (row) => 8 + headerLen + emb.data_offsets[0] + 2 * row * cols;
+    const bf16 = (x) => new Uint32Array(new Float32Array([x]).buffer)[0] >>> 16;
+    for (let i = 0; i < rows; i++) buf.writeUInt16LE(bf16(1.0), at(i));
+    buf.writeUInt16LE(bf16(2.25), at(cfg.eos_token_id));
+    fs.writeFileSync(file, buf);
+  });
 }
 
 let srv;

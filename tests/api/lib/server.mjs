@@ -42,25 +42,18 @@ export function testModel(name) {
   return dir;
 }
 
-// A copy of qwen3-tiny whose template opens the reasoning block itself (as Qwen3
-// thinking-2507 and DeepSeek-R1 templates do), so that everything the model writes is reasoning
-// until it closes the block — the random-weight model never emits <think> on its own.
-export function thinkingModel() {
+// A variant of the tiny Qwen3 test model, made once under the models directory as `api-NAME`:
+// its files are copied into a private directory, `edit(dir)` changes them, and the directory is
+// renamed into place (concurrent test files may race; the loser's copy is dropped).
+export function derivedModel(name, edit) {
   const src = testModel("qwen3-tiny");
   const base = process.env.AGENTSERVE_TEST_MODELS_DIR || path.join(os.tmpdir(), "agentserve-test-models");
-  const dir = path.join(base, "api-qwen3-tiny-thinks");
+  const dir = path.join(base, `api-${name}`);
   if (fs.existsSync(path.join(dir, "config.json"))) return dir;
   const tmp = `${dir}.tmp-${process.pid}`;
   fs.mkdirSync(tmp, { recursive: true });
   for (const f of fs.readdirSync(src)) fs.copyFileSync(path.join(src, f), path.join(tmp, f));
-  const cfgPath = path.join(tmp, "tokenizer_config.json");
-  const cfg = JSON.parse(fs.readFileSync(cfgPath, "utf8"));
-  const before = cfg.chat_template;
-  cfg.chat_template = before.replace(
-    /(\{\{- '<think>\\n\\n<\/think>\\n\\n' \}\}\s*)(\{%- endif %\})/,
-    "$1{%- else %}{{- '<think>\\n' }}$2");
-  if (cfg.chat_template === before) throw new Error("the qwen3 template's enable_thinking branch was not found");
-  fs.writeFileSync(cfgPath, JSON.stringify(cfg));
+  edit(tmp);
   try {
     fs.renameSync(tmp, dir);
   } catch {
@@ -69,10 +62,30 @@ export function thinkingModel() {
   return dir;
 }
 
+// A copy of qwen3-tiny whose template opens the reasoning block itself (as Qwen3
+// thinking-2507 and DeepSeek-R1 templates do), so that everything the model writes is reasoning
+// until it closes the block — the random-weight model never emits <think> on its own.
+export function thinkingModel() {
+  return derivedModel("qwen3-tiny-thinks", (dir) => {
+    const cfgPath = path.join(dir, "tokenizer_config.json");
+    const cfg = JSON.parse(fs.readFileSync(cfgPath, "utf8"));
+    const before = cfg.chat_template;
+    cfg.chat_template = before.replace(
+      /(\{\{- '<think>\\n\\n<\/think>\\n\\n' \}\}\s*)(\{%- endif %\})/,
+      "$1{%- else %}{{- '<think>\\n' }}$2");
+    if (cfg.chat_template === before) throw new Error("the qwen3 template's enable_thinking branch was not found");
+    fs.writeFileSync(cfgPath, JSON.stringify(cfg));
+  });
+}
+
 // `modelDir` serves a model directory of the caller's own instead of a named test model.
 export async function startServer({ model = "qwen3-tiny", modelDir = null, args = [], env = {} } = {}) {
   const dir = modelDir ?? testModel(model);
-  const proc = spawn(BIN, ["serve", "--model", dir, "--port", "0", ...args], {
+  // A private disk tier unless the test names one: servers must not share pages through the
+  // user's cache directory (one test's KV answering another's) or leave them behind there.
+  const kvDir = args.includes("--kv-cache-dir") ? null : fs.mkdtempSync(path.join(os.tmpdir(), "agentserve-test-kv-"));
+  const kvArgs = kvDir ? ["--kv-cache-dir", kvDir] : [];
+  const proc = spawn(BIN, ["serve", "--model", dir, "--port", "0", ...kvArgs, ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -108,6 +121,7 @@ export async function startServer({ model = "qwen3-tiny", modelDir = null, args 
       const killer = setTimeout(() => proc.kill("SIGKILL"), 10000);
       const r = await exited;
       clearTimeout(killer);
+      if (kvDir) fs.rmSync(kvDir, { recursive: true, force: true });
       return r;
     },
   };
