@@ -29,7 +29,9 @@ const IO_THREADS = args["io-threads"] ?? "0";
 const THREADS = args.threads ?? "0";  // compute threads of the server (0: all cores)
 if (!MODEL) throw new Error("--model DIR is required");
 
-const startServer = (extra) => start(BIN, MODEL, extra);
+// The prefix cache's disk tier would write every run's pages into the user's cache directory:
+// this benchmark measures the HTTP layer, so its servers keep KV in the pool only.
+const startServer = (extra) => start(BIN, MODEL, ["--kv-cache-disk", "0", ...extra]);
 
 // Quantile from a Prometheus histogram delta (upper bound of the bucket that holds it).
 function histQuantile(before, after, name, q) {
