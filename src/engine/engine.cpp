@@ -140,6 +140,15 @@ void Engine::take_submissions() {
            std::to_string(vocab) + ")");
       continue;
     }
+    if (r.forced_tokens != nullptr) {
+      auto bad_forced = std::find_if(r.forced_tokens->begin(), r.forced_tokens->end(),
+                                     [&](int32_t t) { return t < 0 || t >= vocab; });
+      if (bad_forced != r.forced_tokens->end()) {
+        fail("forced token id " + std::to_string(*bad_forced) + " is outside the vocabulary [0, " +
+             std::to_string(vocab) + ")");
+        continue;
+      }
+    }
     auto seq = std::make_unique<Sequence>();
     seq->tokens = r.prompt;
     seq->history.add_prompt(r.prompt);
@@ -161,6 +170,16 @@ void Engine::finish(Sequence* seq, FinishReason reason, int32_t stop_token, std:
   std::unique_ptr<Sequence> owned = scheduler_.remove(seq);
   owned->request.events->push(std::move(e));
   ++stats_.requests_finished;
+}
+
+SampleResult Engine::choose_token(Sequence* seq, std::span<const float> logits) {
+  // num_generated survives preemption (its tokens are kept and recomputed), so it indexes the
+  // forced list however often the sequence was re-admitted.
+  const auto& forced = seq->request.forced_tokens;
+  if (forced != nullptr && seq->num_generated < static_cast<int32_t>(forced->size()))
+    return sampler_.forced(logits, seq->request.sampling,
+                           (*forced)[static_cast<size_t>(seq->num_generated)]);
+  return sampler_.sample(logits, seq->request.sampling, seq->history, seq->rng);
 }
 
 void Engine::update_gauges() {
@@ -241,8 +260,7 @@ bool Engine::step() {
     std::span<const float> row(logits_.data() + logit_row * static_cast<size_t>(vocab),
                                static_cast<size_t>(vocab));
     ++logit_row;
-    const SampleResult sample =
-        sampler_.sample(row, seq->request.sampling, seq->history, seq->rng);
+    const SampleResult sample = choose_token(seq, row);
     seq->tokens.push_back(sample.token);
     seq->history.add_generated(sample.token);
     ++seq->num_generated;

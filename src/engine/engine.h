@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -126,6 +127,9 @@ class Engine {
   void take_submissions();
   void run_cache_clears();
   void finish(Sequence* seq, FinishReason reason, int32_t stop_token, std::string error = {});
+  // The token for the sequence's next generated position: its request's forced token while
+  // that list lasts, else the sampler's draw.
+  SampleResult choose_token(Sequence* seq, std::span<const float> logits);
   void loop();
 
   Backend* backend_;

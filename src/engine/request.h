@@ -73,6 +73,11 @@ struct GenerationRequest {
   std::vector<int32_t> prompt;
   SamplingParams sampling;
   StopConditions stop;
+  // Test-only scripted output (serve --test-script): generated position k takes forced[k]
+  // instead of the sampled token while the list lasts; the forward pass still runs every step
+  // (KV, prefix cache and batching stay real), stop tokens in the list end generation as usual,
+  // max_new_tokens still applies, and sampling resumes after the list. nullptr: none.
+  std::shared_ptr<const std::vector<int32_t>> forced_tokens;
   std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
   std::shared_ptr<EventChannel> events = std::make_shared<EventChannel>();
 };

@@ -390,4 +390,14 @@ SampleResult Sampler::sample(std::span<const float> logits, const SamplingParams
   return result;
 }
 
+SampleResult Sampler::forced(std::span<const float> logits, const SamplingParams& params,
+                             int32_t token) {
+  AS_CHECK(token >= 0 && static_cast<size_t>(token) < logits.size());
+  SampleResult result;
+  result.token = token;
+  if (params.want_logprobs || params.num_top_logprobs > 0)
+    fill_logprobs(logits, params, token, nullptr, &result);
+  return result;
+}
+
 }  // namespace agentserve

@@ -58,6 +58,11 @@ class Sampler {
   SampleResult sample(std::span<const float> logits, const SamplingParams& params,
                       const TokenHistory& history, Rng& rng,
                       const uint32_t* mask = nullptr);
+  // A token chosen by the caller (scripted test output) instead of drawn: no randomness is
+  // used, and when logprobs are requested they are those of the model's raw logits, as for a
+  // sampled token (the chosen token's own, plus the model's top alternatives).
+  SampleResult forced(std::span<const float> logits, const SamplingParams& params,
+                      int32_t token);
 
  private:
   // A truncation candidate: its processed logit, token id and weight exp((logit - max) / T).
