@@ -14,6 +14,7 @@
 #include "server/http_server.h"
 #include "server/metrics.h"
 #include "server/routes_common.h"
+#include "server/test_script.h"
 #include "text/chat/chat_template.h"
 
 namespace agentserve::cli {
@@ -26,6 +27,7 @@ struct ServeArgs {
   std::vector<std::string> aliases;  // NAME=MODEL
   int max_body_mb = 32;
   int ping_interval_ms = 5000;
+  std::string test_script;  // --test-script FILE (tests only)
 };
 
 int run_serve(ServeArgs a) {
@@ -63,6 +65,13 @@ int run_serve(ServeArgs a) {
   model.max_context = rt.engine->max_context();
   model.stop_token_ids = rt.stop_token_ids;
   model.thinks = rt.tokenizer->chat_template().find("<think>") != std::string::npos;
+  if (!a.test_script.empty()) {
+    auto script = server::TestScript::load(a.test_script, *rt.tokenizer, rt.stop_token_ids);
+    if (!script.ok()) return report_error("serve", script.error());
+    AS_LOG_INFO("test script {}: {} rules (scripted output for matching prompts)", a.test_script,
+                (*script)->num_rules());
+    model.test_script = std::move(*script);
+  }
   model.kv_page_size = rt.backend->kv_geometry().page_size;
   model.kv_page_bytes = static_cast<int64_t>(rt.backend->kv_geometry().page_bytes());
 
@@ -153,6 +162,11 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--max-body-mb", a->max_body_mb, "Largest request body, in MiB")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
+  cmd->add_option("--test-script", a->test_script,
+                  "For tests only: make the model say scripted text. A JSON file "
+                  "{\"rules\": [{\"when\": [\"substring\", ...], \"output\": \"text\", "
+                  "\"end\": true}]}: the first rule whose substrings all occur in a prompt "
+                  "supplies the output (special tokens recognised; end: the turn ends after it)");
   cmd->callback([a, exit_code] { *exit_code = run_serve(*a); });
 }
 

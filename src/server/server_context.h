@@ -13,6 +13,7 @@
 #include "engine/engine.h"
 #include "model/config.h"
 #include "server/prompt_divergence.h"
+#include "server/test_script.h"
 #include "text/chat/chat_template.h"
 #include "text/tokenizer/tokenizer.h"
 
@@ -50,6 +51,8 @@ struct ServedModel {
   int32_t max_context = 0;           // prompt + output tokens
   std::vector<int32_t> stop_token_ids;  // end-of-generation tokens
   bool thinks = false;               // the template writes <think> blocks: split reasoning out
+  // serve --test-script (tests only): scripted output for matching prompts; null: none.
+  std::shared_ptr<const TestScript> test_script;
   int32_t kv_page_size = 0;          // tokens per KV page (the prefix cache's granularity)
   int64_t kv_page_bytes = 0;         // bytes of one page on the device (all layers, K and V)
 };
