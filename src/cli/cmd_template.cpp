@@ -10,6 +10,7 @@
 #include "base/mmap_file.h"
 #include "cli/commands.h"
 #include "cli/model_arg.h"
+#include "cli/tool_format_arg.h"
 #include "text/chat/chat_template.h"
 #include "text/chat/conversation_json.h"
 #include "text/tokenizer/tokenizer.h"
@@ -87,6 +88,8 @@ int run_template(const TemplateArgs& a) {
   }
   std::fprintf(stderr, "\n--- %zu tokens, %zu bytes, template of %s ---\n",
                rendered->token_ids.size(), rendered->text.size(), dir->c_str());
+  std::fprintf(stderr, "tool-call format: %s\n",
+               describe_tool_format(detected_tool_format(**tokenizer), "").c_str());
   for (const std::string& n : notes.dropped)
     std::fprintf(stderr, "dropped content part of unknown type: %s\n", n.c_str());
   for (const std::string& n : rendered->notes) std::fprintf(stderr, "adapted: %s\n", n.c_str());

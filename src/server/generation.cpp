@@ -26,7 +26,12 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
         sink_(std::move(sink)),
         detok_(*model.tokenizer),
         stops_(spec_.stop_strings),
-        splitter_(spec_.split_reasoning, spec_.starts_in_reasoning) {}
+        splitter_(spec_.split_reasoning, spec_.starts_in_reasoning) {
+    const tools::ParserOptions& tp = spec_.tool_parsing;
+    if (tp.format != tools::ToolFormat::kNone &&
+        (tp.parse_calls || tp.format == tools::ToolFormat::kHarmony))
+      parser_ = tools::make_parser(tp);
+  }
 
   void start() {
     GenerationRequest req;
@@ -66,7 +71,34 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
     std::string reasoning, answer;
     splitter_.push(text, &reasoning, &answer);
     if (!reasoning.empty()) sink_->on_reasoning(reasoning);
-    if (!answer.empty()) sink_->on_text(answer);
+    answer_text(answer);
+  }
+
+  // The answer side of the reasoning split, through the tool-call parser when there is one.
+  void answer_text(const std::string& text) {
+    if (text.empty()) return;
+    if (!parser_) {
+      sink_->on_text(text);
+      return;
+    }
+    parser_->push(text, &tool_events_);
+    dispatch_tool_events();
+  }
+
+  void dispatch_tool_events() {
+    for (const tools::ToolEvent& e : tool_events_) {
+      switch (e.kind) {
+        case tools::ToolEvent::Kind::kText: sink_->on_text(e.text); break;
+        case tools::ToolEvent::Kind::kReasoning: sink_->on_reasoning(e.text); break;
+        case tools::ToolEvent::Kind::kCallBegin: sink_->on_tool_call_begin(e.index, e.text); break;
+        case tools::ToolEvent::Kind::kCallArgs: sink_->on_tool_call_args(e.index, e.text); break;
+        case tools::ToolEvent::Kind::kCallEnd:
+          if (e.complete) ++tool_calls_;
+          sink_->on_tool_call_end(e.index, e.complete, e.raw);
+          break;
+      }
+    }
+    tool_events_.clear();
   }
 
   void on_token(const EngineEvent& event) {
@@ -104,13 +136,18 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
     std::string reasoning, answer;
     splitter_.flush(&reasoning, &answer);
     if (!reasoning.empty()) sink_->on_reasoning(reasoning);
-    if (!answer.empty()) sink_->on_text(answer);
+    answer_text(answer);
+    if (parser_) {
+      parser_->finish(&tool_events_);
+      dispatch_tool_events();
+    }
 
     GenerationResult r;
     r.prompt_tokens = e.usage.prompt_tokens > 0 ? e.usage.prompt_tokens : prompt_tokens_;
     r.cached_prompt_tokens = e.usage.cached_prompt_tokens;
     r.completion_tokens = e.usage.completion_tokens;
     r.reasoning_tokens = reasoning_tokens_;
+    r.tool_calls = tool_calls_;
     if (stopped_by_string_) {
       r.stop = StopKind::kStopString;
       r.stop_string = stop_string_;
@@ -162,6 +199,9 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
   StreamingDetokenizer detok_;
   StopMatcher stops_;
   ReasoningSplitter splitter_;
+  std::unique_ptr<tools::ToolParser> parser_;  // null: no tool parsing for this request
+  std::vector<tools::ToolEvent> tool_events_;  // reused buffer
+  int32_t tool_calls_ = 0;
   Clock::time_point submitted_, last_token_;
   int32_t prompt_tokens_ = 0;
   int32_t generated_ = 0;
@@ -206,6 +246,11 @@ class OwningSink : public GenerationSink {
   void on_reasoning(std::string_view text) override { inner_->on_reasoning(text); }
   void on_text(std::string_view text) override { inner_->on_text(text); }
   void on_token(const SampleResult& s, std::string_view b) override { inner_->on_token(s, b); }
+  void on_tool_call_begin(int i, std::string_view name) override { inner_->on_tool_call_begin(i, name); }
+  void on_tool_call_args(int i, std::string_view f) override { inner_->on_tool_call_args(i, f); }
+  void on_tool_call_end(int i, bool complete, std::string_view raw) override {
+    inner_->on_tool_call_end(i, complete, raw);
+  }
   void on_finish(const GenerationResult& r) override {
     inner_->on_finish(r);
     stream_.reset();  // the cycle stream → sink → stream ends here

@@ -3,8 +3,10 @@
 //
 // Text pipeline per request: token ids → UTF-8-safe detokenizer → stop strings (matched
 // across token boundaries, held back until they cannot match, never emitted) → reasoning
-// split (<think>…</think> → on_reasoning, the rest → on_text). Tool-call parsing joins
-// between the reasoning split and on_text in a later issue.
+// split (<think>…</think> → on_reasoning, the rest →) tool-call parser (tools/: calls →
+// on_tool_call_*, text → on_text). A call written inside a <think> block never reaches the
+// parser, so it is never a call. For gpt-oss the harmony parser replaces the <think> split:
+// it separates the analysis channel (reasoning) itself.
 #pragma once
 
 #include <functional>
@@ -19,6 +21,7 @@
 #include "server/prompt_divergence.h"
 #include "server/server_context.h"
 #include "text/chat/chat_template.h"
+#include "tools/tool_parser.h"
 
 namespace agentserve::server {
 
@@ -30,6 +33,8 @@ struct GenerationSpec {
   bool split_reasoning = false;           // the model thinks: route <think>…</think> apart
   bool starts_in_reasoning = false;       // the prompt itself opened <think>
   bool ignore_eos = false;
+  // Tool calls parsed out of the answer (format kNone: the text passes through untouched).
+  tools::ParserOptions tool_parsing;
   // Debug logging only: the request's blocks in the rendered prompt, so that the divergence
   // log names the block where the prompt left the cache (prompt_divergence.h). May be null.
   std::shared_ptr<const PromptMap> prompt_map;
@@ -52,6 +57,7 @@ struct GenerationResult {
   int32_t cached_prompt_tokens = 0;
   int32_t completion_tokens = 0;
   int32_t reasoning_tokens = 0;  // completion tokens spent inside <think>
+  int32_t tool_calls = 0;        // calls that completed (finish_reason tool_calls / tool_use)
 };
 
 // Callbacks on the exchange's I/O thread, in generation order. on_finish comes last, once.
@@ -65,6 +71,12 @@ class GenerationSink {
     (void)sample;
     (void)token_bytes;
   }
+  // A tool call: its name is complete (begin), a fragment of its arguments JSON (args), and
+  // its end. `complete` false: generation ended inside it or it broke its format; `raw` is
+  // then its generated text, which a complete (non-streamed) answer returns as text.
+  virtual void on_tool_call_begin(int index, std::string_view name) = 0;
+  virtual void on_tool_call_args(int index, std::string_view fragment) = 0;
+  virtual void on_tool_call_end(int index, bool complete, std::string_view raw) = 0;
   virtual void on_finish(const GenerationResult& result) = 0;
 };
 

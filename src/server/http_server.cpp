@@ -13,7 +13,6 @@
 #include <chrono>
 #include <deque>
 #include <mutex>
-#include <random>
 #include <thread>
 #include <vector>
 
@@ -21,6 +20,7 @@
 #include "base/thread_priority.h"
 #include "server/api_errors.h"
 #include "server/metrics.h"
+#include "server/random_id.h"
 
 namespace agentserve::server {
 namespace {
@@ -36,13 +36,7 @@ using Clock = std::chrono::steady_clock;
 // instead of through another post.
 thread_local asio::execution_context* t_io_context = nullptr;
 
-std::string new_request_id() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "req_%016llx%08llx", static_cast<unsigned long long>(rng()),
-                static_cast<unsigned long long>(rng() & 0xffffffffu));
-  return buf;
-}
+std::string new_request_id() { return random_id("req_", 24, IdAlphabet::kHex); }
 
 // The response side of one request. Handlers call it from any thread; the connection
 // coroutine (I/O thread) writes what it holds. `wake_` is cancelled to signal new output.

@@ -16,6 +16,7 @@
 #include "server/test_script.h"
 #include "text/chat/chat_template.h"
 #include "text/tokenizer/tokenizer.h"
+#include "tools/tool_parser.h"
 
 namespace agentserve::server {
 
@@ -53,6 +54,8 @@ struct ServedModel {
   bool thinks = false;               // the template writes <think> blocks: split reasoning out
   // serve --test-script (tests only): scripted output for matching prompts; null: none.
   std::shared_ptr<const TestScript> test_script;
+  // How the model writes tool calls: detected from its chat template, or --tool-format.
+  tools::ToolFormat tool_format = tools::ToolFormat::kNone;
   int32_t kv_page_size = 0;          // tokens per KV page (the prefix cache's granularity)
   int64_t kv_page_bytes = 0;         // bytes of one page on the device (all layers, K and V)
 };

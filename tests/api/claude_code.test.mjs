@@ -3,62 +3,13 @@
 // mid-conversation system message, thinking adaptive, max_tokens 32000+) must come back as a
 // successful result with no API retries.
 //
-// A random-weight test model never ends its turn (it samples ~uniformly over 152k tokens), and
-// Claude Code treats stop_reason max_tokens as an error and asks the model to resume. So this
-// test serves a copy of the test model whose end-of-turn token is made likely: every token's
-// embedding gets the same large value in dimension 0 (the residual stream then points along it,
-// and the shared term cancels in the softmax), and the end-of-turn row a bit more, which with
-// tied embeddings raises only that token's logit. Turns end after ~15 tokens.
+// A random-weight test model never ends its turn, and Claude Code treats stop_reason max_tokens
+// as an error, so this test serves a copy of the test model that ends its turns
+// (lib/claude.mjs: endsTurnsModel).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { startServer, derivedModel } from "./lib/server.mjs";
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const PKG = path.join(ROOT, "node_modules/@anthropic-ai/claude-code");
-const CLAUDE = path.join(PKG, "bin/claude.exe");
-
-// npm 11 skips the package's postinstall, leaving a placeholder where the native binary goes.
-function ensureClaudeBinary() {
-  const isElf = () => {
-    try {
-      const fd = fs.openSync(CLAUDE, "r");
-      const magic = Buffer.alloc(4);
-      fs.readSync(fd, magic, 0, 4, 0);
-      fs.closeSync(fd);
-      return magic.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46])) && fs.statSync(CLAUDE).size > 1e6;
-    } catch {
-      return false;
-    }
-  };
-  if (!isElf()) {
-    const r = spawnSync(process.execPath, ["install.cjs"], { cwd: PKG, encoding: "utf8" });
-    assert.equal(r.status, 0, `claude-code install.cjs failed: ${r.stdout}${r.stderr}`);
-  }
-  assert.ok(isElf(), `${CLAUDE} is not the native Claude Code binary`);
-}
-
-function endsTurnsModel() {
-  return derivedModel("qwen3-tiny-ends-turns", (dir) => {
-    const cfg = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8"));
-    assert.equal(cfg.tie_word_embeddings, true);
-    const file = path.join(dir, "model.safetensors");
-    const buf = fs.readFileSync(file);
-    const headerLen = Number(buf.readBigUInt64LE(0));
-    const emb = JSON.parse(buf.subarray(8, 8 + headerLen).toString())["model.embed_tokens.weight"];
-    assert.equal(emb.dtype, "BF16");
-    const [rows, cols] = emb.shape;
-    const at = (row) => 8 + headerLen + emb.data_offsets[0] + 2 * row * cols;
-    const bf16 = (x) => new Uint32Array(new Float32Array([x]).buffer)[0] >>> 16;
-    for (let i = 0; i < rows; i++) buf.writeUInt16LE(bf16(1.0), at(i));
-    buf.writeUInt16LE(bf16(2.25), at(cfg.eos_token_id));
-    fs.writeFileSync(file, buf);
-  });
-}
+import { startServer } from "./lib/server.mjs";
+import { ensureClaudeBinary, endsTurnsModel, runClaude as runClaudeAt } from "./lib/claude.mjs";
 
 let srv;
 before(async () => {
@@ -71,28 +22,7 @@ after(async () => {
 });
 
 function runClaude(args) {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), "cc-home-"));
-  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), "cc-cwd-"));
-  const started = Date.now();
-  const r = spawnSync(CLAUDE, ["-p", "say hi", "--max-turns", "1", ...args], {
-    cwd,
-    encoding: "utf8",
-    timeout: 90000,
-    env: {
-      PATH: process.env.PATH,
-      HOME: home,
-      ANTHROPIC_BASE_URL: srv.url,
-      ANTHROPIC_API_KEY: "dummy",
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-      DISABLE_TELEMETRY: "1",
-      DISABLE_ERROR_REPORTING: "1",
-      DISABLE_AUTOUPDATER: "1",
-    },
-  });
-  const seconds = (Date.now() - started) / 1000;
-  fs.rmSync(home, { recursive: true, force: true });
-  fs.rmSync(cwd, { recursive: true, force: true });
-  return { ...r, seconds };
+  return runClaudeAt(srv.url, "say hi", ["--max-turns", "1", ...args]);
 }
 
 test("claude -p --output-format json: a successful result", () => {

@@ -1,25 +1,21 @@
 #include "server/anthropic/message_shape.h"
 
-#include <random>
+#include "server/random_id.h"
 
 namespace agentserve::server::anthropic {
 
 using nlohmann::ordered_json;
 
-std::string new_message_id() {
-  static constexpr char kAlphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::string id = "msg_";
-  for (int i = 0; i < 24; ++i) id += kAlphabet[rng() % (sizeof(kAlphabet) - 1)];
-  return id;
-}
+std::string new_message_id() { return random_id("msg_", 24, IdAlphabet::kBase62); }
+
+std::string new_tool_use_id() { return random_id("toolu_", 24, IdAlphabet::kBase62); }
 
 std::string_view stop_reason(const GenerationResult& result, bool max_tokens_clamped) {
   switch (result.stop) {
-    case StopKind::kStopString: return "stop_sequence";
+    case StopKind::kStopString: return result.tool_calls > 0 ? "tool_use" : "stop_sequence";
     case StopKind::kMaxTokens: return max_tokens_clamped ? "model_context_window_exceeded" : "max_tokens";
     case StopKind::kContextFull: return "model_context_window_exceeded";
-    default: return "end_turn";
+    default: return result.tool_calls > 0 ? "tool_use" : "end_turn";
   }
 }
 

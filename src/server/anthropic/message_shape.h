@@ -13,8 +13,10 @@ namespace agentserve::server::anthropic {
 
 // "msg_" + 24 random alphanumerics.
 std::string new_message_id();
+std::string new_tool_use_id();  // "toolu_" + 24 base62
 
-// end_turn, stop_sequence, max_tokens, or model_context_window_exceeded: the latter also when
+// tool_use (the turn ended after complete tool calls), end_turn, stop_sequence, max_tokens, or
+// model_context_window_exceeded: the latter also when
 // max_tokens was clamped to the room the context left and that room ran out, because the
 // client asked for more than it got (Claude Code sends 64000 against small local contexts).
 std::string_view stop_reason(const GenerationResult& result, bool max_tokens_clamped);

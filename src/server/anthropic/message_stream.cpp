@@ -83,6 +83,28 @@ void MessageStream::on_text(std::string_view text) {
   send_delta("text_delta", "text", text);
 }
 
+void MessageStream::on_tool_call_begin(int, std::string_view name) {
+  close();
+  send("content_block_start",
+       {{"type", "content_block_start"},
+        {"index", next_index_},
+        {"content_block",
+         {{"type", "tool_use"}, {"id", new_tool_use_id()}, {"name", std::string(name)},
+          {"input", ordered_json::object()}}}});
+  open_ = Block::kToolUse;
+}
+
+void MessageStream::on_tool_call_args(int, std::string_view fragment) {
+  if (open_ != Block::kToolUse || fragment.empty()) return;
+  send_delta("input_json_delta", "partial_json", fragment);
+}
+
+// A streamed call cannot be taken back: one cut off or broken stays as sent (the parser has
+// logged why); the block closes either way.
+void MessageStream::on_tool_call_end(int, bool, std::string_view) {
+  if (open_ == Block::kToolUse) close();
+}
+
 void MessageStream::on_finish(const GenerationResult& result) {
   if (result.stop == StopKind::kCancelled) {
     exchange_->end();

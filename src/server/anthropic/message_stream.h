@@ -2,8 +2,9 @@
 //
 //   message_start (content [], full usage) · ping
 //   per block, indices 0, 1, ...: content_block_start · *_delta ... · content_block_stop
-//     (a thinking block ends with exactly one signature_delta; a block is closed before the
-//      next opens)
+//     (a thinking block ends with exactly one signature_delta; a tool_use block starts with
+//      its id and name and `input: {}`, its input follows as input_json_delta fragments whose
+//      concatenation is the input object; a block is closed before the next opens)
 //   message_delta (stop_reason, stop_sequence, cumulative usage) · message_stop
 //
 // An engine failure after message_start becomes an `error` event, then the stream ends.
@@ -30,10 +31,13 @@ class MessageStream : public GenerationSink {
 
   void on_reasoning(std::string_view text) override;
   void on_text(std::string_view text) override;
+  void on_tool_call_begin(int index, std::string_view name) override;
+  void on_tool_call_args(int index, std::string_view fragment) override;
+  void on_tool_call_end(int index, bool complete, std::string_view raw) override;
   void on_finish(const GenerationResult& result) override;
 
  private:
-  enum class Block { kNone, kThinking, kText };
+  enum class Block { kNone, kThinking, kText, kToolUse };
   void open(Block block);
   void close();
   void send(std::string_view event, const nlohmann::ordered_json& data);

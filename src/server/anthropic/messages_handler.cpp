@@ -8,6 +8,7 @@
 #include "server/anthropic/message_stream.h"
 #include "server/generation.h"
 #include "server/request_fields.h"
+#include "server/tool_parsing.h"
 
 namespace agentserve::server::anthropic {
 
@@ -15,8 +16,11 @@ void handle_messages(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange)
   auto prepared = prepare_request(ctx, *exchange, BodyKind::kMessages);
   if (!prepared) return;
   auto p = std::make_shared<PreparedRequest>(std::move(*prepared));
+  auto tool_parsing = std::make_shared<tools::ParserOptions>(
+      tool_parsing_for(*p->model, p->request.conversation, p->request.tool_choice_none));
   chat::Conversation conversation = std::move(p->request.conversation);
-  render_for(ctx, exchange, *p->model, std::move(conversation), [&ctx, exchange, p](chat::RenderedPrompt prompt) {
+  render_for(ctx, exchange, *p->model, std::move(conversation),
+             [&ctx, exchange, p, tool_parsing](chat::RenderedPrompt prompt) {
     const ServedModel& model = *p->model;
     MessagesRequest& r = p->request;
     const auto prompt_tokens = static_cast<int32_t>(prompt.token_ids.size());
@@ -37,7 +41,7 @@ void handle_messages(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange)
         stream.on_finish(none);
       } else {
         exchange->respond(200, "application/json",
-                          message_body(r.model, "", "", none, false)
+                          message_body(r.model, nlohmann::ordered_json::array(), none, false)
                               .dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
       }
       return;
@@ -48,8 +52,9 @@ void handle_messages(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange)
     spec.sampling = r.sampling;
     spec.max_tokens = budget->max_tokens;
     spec.stop_strings = std::move(r.stop_sequences);
-    spec.split_reasoning = model.thinks;
-    spec.starts_in_reasoning = model.thinks && prompt_opens_reasoning(prompt.text);
+    spec.split_reasoning = splits_think_blocks(model);
+    spec.starts_in_reasoning = spec.split_reasoning && prompt_opens_reasoning(prompt.text);
+    spec.tool_parsing = std::move(*tool_parsing);
     if (log_level() <= LogLevel::kDebug)
       spec.prompt_map = prompt_map_for(exchange->request().body, std::move(prompt.text),
                                        ctx.options().prompt_hygiene);

@@ -30,9 +30,9 @@ void read_thinking(const ordered_json& body, MessagesRequest* r) {
   }
 }
 
-// tool_choice is checked for shape. "none" holds while tool calls are not parsed out of the
-// output (the tools stay in the prompt, so that the prefix cache survives a change of
-// tool_choice); "any" and "tool" are not enforced yet.
+// tool_choice is checked for shape. "none": calls are not parsed out of the output (the tools
+// stay in the prompt, so that the prefix cache survives a change of tool_choice); "any" and
+// "tool" are not enforced until constrained decoding lands (docs/api.md).
 void read_tool_choice(const ordered_json& body, MessagesRequest* r) {
   auto it = body.find("tool_choice");
   if (it == body.end() || it->is_null()) return;
@@ -47,7 +47,9 @@ void read_tool_choice(const ordered_json& body, MessagesRequest* r) {
     r->notes.push_back("tool_choice \"tool\" is not enforced");
   } else if (*type == "any") {
     r->notes.push_back("tool_choice \"any\" is not enforced");
-  } else if (*type != "auto" && *type != "none") {
+  } else if (*type == "none") {
+    r->tool_choice_none = true;
+  } else if (*type != "auto") {
     throw_request_error("tool_choice.type: expected \"auto\", \"any\", \"tool\" or \"none\", found \"" +
                             *type + "\"",
                         "tool_choice.type");

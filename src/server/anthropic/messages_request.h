@@ -23,6 +23,7 @@ struct MessagesRequest {
   SamplingParams sampling;
   std::vector<std::string> stop_sequences;
   bool stream = false;
+  bool tool_choice_none = false;  // tool_choice {type: "none"}: calls come back as text
   // What the server left out or does not enforce, for one log line per request.
   std::vector<std::string> notes;
 };

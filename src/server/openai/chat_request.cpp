@@ -35,12 +35,15 @@ void read_response_format(const ordered_json& body) {
            "response_format " + type + " is accepted but not enforced yet (no constrained decoding)");
 }
 
-void read_tool_choice(const ordered_json& body) {
+// Returns true for "none". "required" and a named function are accepted but not enforced until
+// constrained decoding lands (docs/api.md).
+bool read_tool_choice(const ordered_json& body) {
   auto it = body.find("tool_choice");
-  if (it == body.end() || it->is_null()) return;
+  if (it == body.end() || it->is_null()) return false;
   if (it->is_string()) {
     const std::string& s = it->get_ref<const std::string&>();
-    if (s == "none" || s == "auto") return;
+    if (s == "none") return true;
+    if (s == "auto") return false;
     if (s != "required")
       throw_request_error("tool_choice must be \"none\", \"auto\", \"required\" or {type: \"function\", function: {name}}, got \"" + s + "\"",
                           "tool_choice");
@@ -53,6 +56,7 @@ void read_tool_choice(const ordered_json& body) {
   }
   log_once(g_logged_tool_choice,
            "tool_choice \"required\" / a named function is accepted but not enforced yet");
+  return false;
 }
 
 }  // namespace
@@ -87,7 +91,7 @@ ChatRequest parse_chat_request(const ordered_json& body, bool prompt_hygiene) {
     if (!parsed) throw_request_error(parsed.error().message, "tools");
     r.conversation.tools = std::move(parsed).value();
   }
-  read_tool_choice(body);
+  r.tool_choice_none = read_tool_choice(body);
   opt_bool(body, "parallel_tool_calls");
   read_response_format(body);
   // Tolerated: OpenAI reasoning models' knob. Thinking is switched with

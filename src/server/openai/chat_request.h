@@ -15,6 +15,7 @@ struct ChatRequest {
   chat::Conversation conversation;
   bool logprobs = false;
   int top_logprobs = 0;
+  bool tool_choice_none = false;  // tool_choice "none": calls come back as text
 };
 
 // Throws RequestError. `prompt_hygiene` (ServerOptions; prompt_hygiene.h): normalize Claude

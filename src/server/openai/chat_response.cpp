@@ -5,9 +5,12 @@
 
 #include "base/log.h"
 #include "server/openai/logprobs.h"
+#include "server/random_id.h"
 
 namespace agentserve::server::openai {
 namespace {
+
+std::string new_call_id() { return random_id("call_", 24, IdAlphabet::kBase62); }
 
 class ChatCollector : public ChoiceEncoder {
  public:
@@ -18,6 +21,21 @@ class ChatCollector : public ChoiceEncoder {
   void on_text(int i, std::string_view text) override { choices_[i].content += text; }
   void on_token(int i, const SampleResult& s, std::string_view b) override {
     if (env_.logprobs) choices_[i].logprobs.push_back(chat_logprob_entry(s, b, *model_.tokenizer));
+  }
+  void on_tool_call_begin(int i, int call, std::string_view name) override {
+    Choice& c = choices_[i];
+    if (c.calls.size() <= static_cast<size_t>(call)) c.calls.resize(call + 1);
+    c.calls[call].name = name;
+  }
+  void on_tool_call_args(int i, int call, std::string_view fragment) override {
+    choices_[i].calls[call].arguments += fragment;
+  }
+  // A call that did not complete is not a call: its text goes back into the content where it
+  // was generated (never dropped).
+  void on_tool_call_end(int i, int call, bool complete, std::string_view raw) override {
+    Choice& c = choices_[i];
+    c.calls[call].complete = complete;
+    if (!complete) c.content += raw;
   }
   void on_choice_finish(int i, const GenerationResult& r) override {
     choices_[i].result = r;
@@ -35,14 +53,25 @@ class ChatCollector : public ChoiceEncoder {
     ordered_json choices = ordered_json::array();
     for (int i = 0; i < env_.n; ++i) {
       Choice& c = choices_[i];
-      ordered_json message = {{"role", "assistant"}, {"content", std::move(c.content)}};
+      ordered_json calls = ordered_json::array();
+      for (Call& call : c.calls) {
+        if (!call.complete) continue;
+        calls.push_back({{"id", new_call_id()},
+                         {"type", "function"},
+                         {"function", {{"name", std::move(call.name)}, {"arguments", std::move(call.arguments)}}}});
+      }
+      // OpenAI's shape: content null when the turn is only calls.
+      ordered_json content = c.content.empty() && !calls.empty() ? ordered_json(nullptr)
+                                                                 : ordered_json(std::move(c.content));
+      ordered_json message = {{"role", "assistant"}, {"content", std::move(content)}};
       if (env_.thinks && !c.reasoning.empty()) message["reasoning_content"] = std::move(c.reasoning);
+      if (!calls.empty()) message["tool_calls"] = std::move(calls);
       ordered_json lp = nullptr;
       if (env_.logprobs) lp = {{"content", std::move(c.logprobs)}, {"refusal", nullptr}};
       choices.push_back({{"index", i},
                          {"message", std::move(message)},
                          {"logprobs", std::move(lp)},
-                         {"finish_reason", finish_reason(c.result.stop)}});
+                         {"finish_reason", chat_finish_reason(c.result)}});
     }
     ordered_json body = {{"id", env_.id},
                          {"object", "chat.completion"},
@@ -54,8 +83,13 @@ class ChatCollector : public ChoiceEncoder {
   }
 
  private:
+  struct Call {
+    std::string name, arguments;
+    bool complete = false;
+  };
   struct Choice {
     std::string content, reasoning;
+    std::vector<Call> calls;
     ordered_json logprobs = ordered_json::array();
     GenerationResult result;
   };
@@ -85,6 +119,23 @@ class ChatStreamer : public ChoiceEncoder {
     if (env_.logprobs) pending_[i].push_back(chat_logprob_entry(s, b, *model_.tokenizer));
   }
 
+  // OpenAI's tool-call deltas: the first carries index, id, type and the whole name (with empty
+  // arguments); later ones carry only argument fragments (never a null or empty name).
+  void on_tool_call_begin(int i, int call, std::string_view name) override {
+    delta(i, {{"tool_calls", ordered_json::array({{{"index", call},
+                                                   {"id", new_call_id()},
+                                                   {"type", "function"},
+                                                   {"function", {{"name", std::string(name)}, {"arguments", ""}}}}})}});
+  }
+  void on_tool_call_args(int i, int call, std::string_view fragment) override {
+    if (fragment.empty()) return;
+    delta(i, {{"tool_calls", ordered_json::array({{{"index", call},
+                                                   {"function", {{"arguments", std::string(fragment)}}}}})}});
+  }
+  // A streamed call cannot be taken back; one that broke or was cut off stays as sent (its
+  // arguments may not parse) and the parser has logged why.
+  void on_tool_call_end(int, int, bool, std::string_view) override {}
+
   void on_choice_finish(int i, const GenerationResult& r) override {
     usage_.add(r, i == 0);
     if (failed_) return;
@@ -97,7 +148,7 @@ class ChatStreamer : public ChoiceEncoder {
       return;
     }
     if (r.stop == StopKind::kCancelled) return;  // nobody is listening
-    ex_->write(sse(chunk(i, ordered_json::object(), finish_reason(r.stop))));
+    ex_->write(sse(chunk(i, ordered_json::object(), chat_finish_reason(r))));
   }
 
   void on_all_finished() override {

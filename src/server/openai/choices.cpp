@@ -18,6 +18,15 @@ class ChoiceSink : public GenerationSink {
   void on_token(const SampleResult& s, std::string_view b) override {
     fanout_->encoder->on_token(index_, s, b);
   }
+  void on_tool_call_begin(int call, std::string_view name) override {
+    fanout_->encoder->on_tool_call_begin(index_, call, name);
+  }
+  void on_tool_call_args(int call, std::string_view fragment) override {
+    fanout_->encoder->on_tool_call_args(index_, call, fragment);
+  }
+  void on_tool_call_end(int call, bool complete, std::string_view raw) override {
+    fanout_->encoder->on_tool_call_end(index_, call, complete, raw);
+  }
   void on_finish(const GenerationResult& r) override {
     fanout_->encoder->on_choice_finish(index_, r);
     if (--fanout_->remaining == 0) fanout_->encoder->on_all_finished();

@@ -19,6 +19,17 @@ class ChoiceEncoder {
   virtual void on_token(int index, const SampleResult& sample, std::string_view bytes) {
     (void)index; (void)sample; (void)bytes;
   }
+  // Tool calls (generation.h). Only /v1/chat/completions turns tool parsing on
+  // (GenerationSpec::tool_parsing); /v1/completions encoders never receive these.
+  virtual void on_tool_call_begin(int index, int call, std::string_view name) {
+    (void)index; (void)call; (void)name;
+  }
+  virtual void on_tool_call_args(int index, int call, std::string_view fragment) {
+    (void)index; (void)call; (void)fragment;
+  }
+  virtual void on_tool_call_end(int index, int call, bool complete, std::string_view raw) {
+    (void)index; (void)call; (void)complete; (void)raw;
+  }
   virtual void on_choice_finish(int index, const GenerationResult& result) = 0;
   virtual void on_all_finished() = 0;
 };

@@ -3,9 +3,9 @@
 #include <atomic>
 #include <chrono>
 #include <limits>
-#include <random>
 
 #include "base/log.h"
+#include "server/random_id.h"
 
 namespace agentserve::server::openai {
 
@@ -59,13 +59,7 @@ GenerationSpec spec_for_choice(const GenerationSpec& base, int index) {
   return spec;
 }
 
-std::string make_id(const char* prefix) {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = prefix;
-  for (int i = 0; i < 24; ++i) id += kHex[rng() & 15];
-  return id;
-}
+std::string make_id(const char* prefix) { return random_id(prefix, 24, IdAlphabet::kHex); }
 
 int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -79,6 +73,11 @@ const char* finish_reason(StopKind stop) {
     case StopKind::kContextFull: return "length";
     default: return "stop";
   }
+}
+
+const char* chat_finish_reason(const GenerationResult& result) {
+  const bool turn_ended = result.stop == StopKind::kEndOfTurn || result.stop == StopKind::kStopString;
+  return result.tool_calls > 0 && turn_ended ? "tool_calls" : finish_reason(result.stop);
 }
 
 void UsageTotals::add(const GenerationResult& r, bool first) {

@@ -47,6 +47,8 @@ int64_t unix_now();
 // OpenAI's finish_reason for a generation's end ("stop" or "length"; errors are answered
 // separately).
 const char* finish_reason(StopKind stop);
+// Chat: "tool_calls" when the turn ended (end of turn or a stop string) after complete calls.
+const char* chat_finish_reason(const GenerationResult& result);
 
 // Aggregated over choices: the prompt counts once (it is shared), completions add up.
 struct UsageTotals {

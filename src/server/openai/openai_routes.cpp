@@ -12,6 +12,7 @@
 #include "server/openai/choices.h"
 #include "server/openai/common.h"
 #include "server/openai/completions.h"
+#include "server/tool_parsing.h"
 
 namespace agentserve::server::openai {
 namespace {
@@ -74,9 +75,11 @@ void handle_chat(ServerContext& ctx, std::shared_ptr<HttpExchange> ex) {
     return;
   }
   auto shared = std::make_shared<ChatRequest>(std::move(req));
+  auto tool_parsing = std::make_shared<tools::ParserOptions>(
+      tool_parsing_for(*model, shared->conversation, shared->tool_choice_none));
   chat::Conversation conversation = std::move(shared->conversation);
   render_prompt(ctx, ex, *model, std::move(conversation),
-                [&ctx, ex, model, shared](Result<chat::RenderedPrompt> rendered) {
+                [&ctx, ex, model, shared, tool_parsing](Result<chat::RenderedPrompt> rendered) {
     const ChatRequest& r = *shared;
     if (!rendered) {
       // The template refused the conversation (raise_exception, unsupported roles ...): the
@@ -95,8 +98,9 @@ void handle_chat(ServerContext& ctx, std::shared_ptr<HttpExchange> ex) {
     spec.prompt = std::move(rendered->token_ids);
     spec.sampling = r.common.sampling;
     spec.stop_strings = r.common.stop;
-    spec.split_reasoning = model->thinks;
-    spec.starts_in_reasoning = model->thinks && prompt_opens_reasoning(rendered->text);
+    spec.split_reasoning = splits_think_blocks(*model);
+    spec.starts_in_reasoning = spec.split_reasoning && prompt_opens_reasoning(rendered->text);
+    spec.tool_parsing = std::move(*tool_parsing);
     if (log_level() <= LogLevel::kDebug)
       spec.prompt_map = chat_prompt_map(ex->request().body, std::move(rendered->text), ctx.options().prompt_hygiene);
 
@@ -106,7 +110,7 @@ void handle_chat(ServerContext& ctx, std::shared_ptr<HttpExchange> ex) {
     env.model = r.common.model_name.empty() ? model->id : r.common.model_name;
     env.n = r.common.n;
     env.logprobs = r.logprobs;
-    env.thinks = model->thinks;
+    env.thinks = reports_reasoning(*model);
     env.include_usage = r.common.include_usage;
     auto encoder = r.common.stream ? make_chat_streamer(ex, ctx, *model, std::move(env))
                                    : make_chat_collector(ex, *model, std::move(env));
