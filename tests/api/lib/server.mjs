@@ -78,9 +78,19 @@ export function thinkingModel() {
   });
 }
 
+// Writes a --test-script file (server/test_script.h: scripted model output) into a fresh temp
+// directory; returns its path. `script` is an object ({rules: [...]}) or the file's raw text.
+export function writeTestScript(script) {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "agentserve-test-script-")), "script.json");
+  fs.writeFileSync(file, typeof script === "string" ? script : JSON.stringify(script));
+  return file;
+}
+
 // `modelDir` serves a model directory of the caller's own instead of a named test model.
-export async function startServer({ model = "qwen3-tiny", modelDir = null, args = [], env = {} } = {}) {
+// `testScript` ({rules: [...]}) makes the model say scripted text (serve --test-script).
+export async function startServer({ model = "qwen3-tiny", modelDir = null, args = [], env = {}, testScript = null } = {}) {
   const dir = modelDir ?? testModel(model);
+  if (testScript) args = [...args, "--test-script", writeTestScript(testScript)];
   // A private disk tier unless the test names one: servers must not share pages through the
   // user's cache directory (one test's KV answering another's) or leave them behind there.
   const kvDir = args.includes("--kv-cache-dir") ? null : fs.mkdtempSync(path.join(os.tmpdir(), "agentserve-test-kv-"));
