@@ -90,7 +90,8 @@ export function writeTestScript(script) {
 // `testScript` ({rules: [...]}) makes the model say scripted text (serve --test-script).
 export async function startServer({ model = "qwen3-tiny", modelDir = null, args = [], env = {}, testScript = null } = {}) {
   const dir = modelDir ?? testModel(model);
-  if (testScript) args = [...args, "--test-script", writeTestScript(testScript)];
+  const scriptFile = testScript ? writeTestScript(testScript) : null;
+  if (scriptFile) args = [...args, "--test-script", scriptFile];
   // A private disk tier unless the test names one: servers must not share pages through the
   // user's cache directory (one test's KV answering another's) or leave them behind there.
   const kvDir = args.includes("--kv-cache-dir") ? null : fs.mkdtempSync(path.join(os.tmpdir(), "agentserve-test-kv-"));
@@ -132,6 +133,7 @@ export async function startServer({ model = "qwen3-tiny", modelDir = null, args 
       const r = await exited;
       clearTimeout(killer);
       if (kvDir) fs.rmSync(kvDir, { recursive: true, force: true });
+      if (scriptFile) fs.rmSync(path.dirname(scriptFile), { recursive: true, force: true });
       return r;
     },
   };
