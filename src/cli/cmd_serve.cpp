@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/model_arg.h"
 #include "cli/runtime.h"
+#include "cli/tool_format_arg.h"
 #include "server/api_routes.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
@@ -28,6 +29,7 @@ struct ServeArgs {
   int max_body_mb = 32;
   int ping_interval_ms = 5000;
   std::string test_script;  // --test-script FILE (tests only)
+  std::string tool_format;  // --tool-format NAME; "" or "auto": detect from the chat template
 };
 
 int run_serve(ServeArgs a) {
@@ -65,6 +67,9 @@ int run_serve(ServeArgs a) {
   model.max_context = rt.engine->max_context();
   model.stop_token_ids = rt.stop_token_ids;
   model.thinks = rt.tokenizer->chat_template().find("<think>") != std::string::npos;
+  auto tool_format = resolve_tool_format(*rt.tokenizer, a.tool_format);
+  if (!tool_format.ok()) return report_error("serve", tool_format.error());
+  model.tool_format = *tool_format;
   if (!a.test_script.empty()) {
     auto script = server::TestScript::load(a.test_script, *rt.tokenizer, rt.stop_token_ids);
     if (!script.ok()) return report_error("serve", script.error());
@@ -102,6 +107,7 @@ int run_serve(ServeArgs a) {
                "  model     %s (%s, %.2fB parameters), context %d tokens\n"
                "  backend   %s, KV cache %.2f GB\n"
                "  KV tiers  %s\n"
+               "  tools     %s\n"
                "  auth      %s\n\n"
                "Point Claude Code at it:\n"
                "  ANTHROPIC_BASE_URL=%s ANTHROPIC_AUTH_TOKEN=%s "
@@ -112,7 +118,7 @@ int run_serve(ServeArgs a) {
                rt.model->config.architecture.c_str(),
                static_cast<double>(rt.model->config.num_parameters()) / 1e9, model.max_context,
                rt.backend->name().c_str(), static_cast<double>(rt.backend->kv_pool_bytes()) / 1e9,
-               kv_tiers.c_str(),
+               kv_tiers.c_str(), describe_tool_format(model.tool_format, a.tool_format).c_str(),
                a.server.api_key.empty() ? "none (any key is accepted)" : "API key required",
                url.c_str(), a.server.api_key.empty() ? "dummy" : "<your key>", url.c_str(),
                a.server.api_key.empty() ? "dummy" : "<your key>");
@@ -162,6 +168,9 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--max-body-mb", a->max_body_mb, "Largest request body, in MiB")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
+  cmd->add_option("--tool-format", a->tool_format,
+                  "How the model writes tool calls (parsed into the APIs' tool calls): auto "
+                  "(default: detected from the chat template) or one of: " + tools::format_names());
   cmd->add_option("--test-script", a->test_script,
                   "For tests only: make the model say scripted text. A JSON file "
                   "{\"rules\": [{\"when\": [\"substring\", ...], \"output\": \"text\", "
