@@ -3,9 +3,9 @@
 // write them, so the markers it prints name the format.
 //
 // Order matters where formats share markers: Qwen3-Coder's template also prints <tool_call>
-// (around XML, not JSON), GLM prints <tool_call> around its own <arg_key> form, DeepSeek V3 and
-// R1 use V3.1's call markers with a type and a fenced JSON block in between, and functionary's
-// Llama-based template prints <|python_tag|> next to its own <function=NAME>{...} form.
+// (around XML, not JSON), GLM prints <tool_call> around its own <arg_key> form, and
+// functionary's Llama-based template prints <|python_tag|> next to its own <function=NAME>{...}
+// form.
 #include <string>
 #include <string_view>
 
@@ -33,8 +33,8 @@ ToolFormat detect_format(std::string_view t) {
     return ToolFormat::kHarmony;
   if (has(t, "<tool_call>") && has(t, "<function=") && has(t, "<parameter="))
     return ToolFormat::kQwen3Coder;
-  if (has(t, "<｜tool▁call▁begin｜>") && has(t, "<｜tool▁sep｜>") && !has(t, "```json"))
-    return ToolFormat::kDeepSeekV31;
+  // V3.1, and V3 / R1 (a type and a ```json block between the same markers): one parser.
+  if (has(t, "<｜tool▁call▁begin｜>") && has(t, "<｜tool▁sep｜>")) return ToolFormat::kDeepSeekV31;
   if (has(t, "[TOOL_CALLS]")) return ToolFormat::kMistral;
   // Hermes: <tool_call> around {"name": ..., "arguments": ...}; the template may print the tag
   // and the object from different statements, so the keys are looked for anywhere.

@@ -4,21 +4,6 @@
 
 namespace agentserve::tools {
 
-size_t marker_prefix_tail(std::string_view text, std::initializer_list<std::string_view> markers) {
-  size_t best = 0;
-  for (std::string_view m : markers) {
-    // Only proper prefixes: a whole marker at the end is the caller's to find, not to hold.
-    const size_t longest = std::min(text.size(), m.size() - 1);
-    for (size_t n = longest; n > best; --n) {
-      if (text.substr(text.size() - n) == m.substr(0, n)) {
-        best = n;
-        break;
-      }
-    }
-  }
-  return best;
-}
-
 bool is_blank(std::string_view text) {
   return std::all_of(text.begin(), text.end(), is_format_space);
 }

@@ -67,10 +67,10 @@ TEST(DetectFormat, GptOss) {
 }
 
 TEST(DetectFormat, ExtraFixtures) {
-  // Seed-OSS wraps <function=...> in <seed:tool_call>; DeepSeek R1 (distills too) writes a type
-  // and a ```json block between V3.1's markers; functionary v3.1 prints <|python_tag|> but
-  // calls as <function=NAME>{...}; Command R, Nemotron, Granite, Kimi, firefunction and
-  // functionary v3.2 have formats of their own.
+  // Seed-OSS wraps <function=...> in <seed:tool_call>; functionary v3.1 prints <|python_tag|>
+  // but calls as <function=NAME>{...}; Command R, Nemotron, Granite, Kimi, firefunction and
+  // functionary v3.2 have formats of their own. DeepSeek R1 (distills too) writes V3's form,
+  // which the DeepSeek parser reads as well.
   expect_folder(kTestData / "template" / "fixtures_extra",
                 {
                     {"ByteDance-Seed-OSS.jinja", ToolFormat::kNone},
@@ -80,11 +80,11 @@ TEST(DetectFormat, ExtraFixtures) {
                     {"NVIDIA-Nemotron-Nano-v2.jinja", ToolFormat::kNone},
                     {"NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja", ToolFormat::kHermes},
                     {"Qwen-QwQ-32B.jinja", ToolFormat::kHermes},
-                    {"deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja", ToolFormat::kNone},
+                    {"deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja", ToolFormat::kDeepSeekV31},
                     {"fireworks-ai-llama-3-firefunction-v2.jinja", ToolFormat::kNone},
                     {"google-gemma-2-2b-it.jinja", ToolFormat::kNone},
                     {"ibm-granite-granite-3.3-2B-Instruct.jinja", ToolFormat::kNone},
-                    {"llama-cpp-deepseek-r1.jinja", ToolFormat::kNone},
+                    {"llama-cpp-deepseek-r1.jinja", ToolFormat::kDeepSeekV31},
                     {"llama-cpp-rwkv-world.jinja", ToolFormat::kNone},
                     {"meetkai-functionary-medium-v3.1.jinja", ToolFormat::kNone},
                     {"meetkai-functionary-medium-v3.2.jinja", ToolFormat::kNone},
@@ -98,10 +98,11 @@ TEST(DetectFormat, ExtraFixtures) {
 
 TEST(DetectFormat, NpmTokenizerTemplates) {
   // Llama 3.0 and the package's Llama 3.1 template have no tools; DeepSeek V3's package template
-  // is V3's (type + ```json block), not V3.1's. llama2 and gptoss ship no template.
+  // writes V3's form (type + ```json block), read by the same parser as V3.1's. llama2 and
+  // gptoss ship no template.
   const std::map<std::string, ToolFormat> expected = {
       {"qwen3", ToolFormat::kHermes},      {"llama3", ToolFormat::kNone},
-      {"llama3_1", ToolFormat::kNone},     {"deepseek_v3", ToolFormat::kNone},
+      {"llama3_1", ToolFormat::kNone},     {"deepseek_v3", ToolFormat::kDeepSeekV31},
       {"gemma3", ToolFormat::kNone},       {"mistral_nemo", ToolFormat::kMistral},
       {"llama2", ToolFormat::kNone},       {"gptoss", ToolFormat::kNone},
   };

@@ -74,7 +74,7 @@ TEST(Qwen3Coder, FileBodyStreamsAsAString) {
       "src/main.c\n</parameter>\n<parameter=content>\n" +
       kFileBody + "\n</parameter>\n</function>\n</tool_call>";
   const std::vector<ToolEvent> expected = {
-      text_ev("Let me create the file.\n\n"),
+      text_ev("Let me create the file."),
       begin_ev(0, "write_file"),
       args_ev(0, "{\"path\": \"src/main.c\", \"content\": " + js(kFileBody) + "}"),
       end_ev(0),
@@ -146,7 +146,7 @@ TEST(Qwen3Coder, SeveralCallsWithTextBeforeBetweenAndAfter) {
       "</parameter>\n</function>\n</tool_call>\n<tool_call>\n<function=read_file>\n"
       "<parameter=path>\n目录/b 📄.txt\n</parameter>\n</function>\n</tool_call>\n\nBoth read.";
   const std::vector<ToolEvent> expected = {
-      text_ev("Checking both files.\n"),
+      text_ev("Checking both files."),
       begin_ev(0, "read_file"),
       args_ev(0, "{\"path\": \"a.txt\"}"),
       end_ev(0),
@@ -207,7 +207,7 @@ TEST(Qwen3Coder, UnicodeNamesAndUndeclaredTool) {
       "好的 👍\n<tool_call>\n<function=翻译>\n<parameter=文本>\n你好，世界 👩\u200d👩\u200d👧\n"
       "</parameter>\n<parameter=n>\n3\n</parameter>\n</function>\n</tool_call>";
   const std::vector<ToolEvent> expected = {
-      text_ev("好的 👍\n"),
+      text_ev("好的 👍"),
       begin_ev(0, "翻译"),
       args_ev(0, "{\"文本\": \"你好，世界 👩\u200d👩\u200d👧\", \"n\": \"3\"}"),
       end_ev(0),
@@ -243,7 +243,7 @@ TEST(Qwen3Coder, CallThatBreaksAfterItsNameIsClosedAndTheRestIsText) {
       args_ev(0, "{\"path\": \"a.txt\"}"),
       end_ev(0, false,
              "<tool_call>\n<function=read_file>\n<parameter=path>\na.txt\n</parameter>\n"),
-      text_ev("path=b.txt\n</function>\n</tool_call>\n"),
+      text_ev("path=b.txt\n</function>\n</tool_call>"),
       begin_ev(1, "list_files"),
       args_ev(1, "{}"),
       end_ev(1, false, "<tool_call>\n<function=list_files>\n"),
