@@ -38,12 +38,14 @@ Found find_marker(std::string_view s) {
 
 // Bytes at the end of `s` that may be the start of a marker or of a UTF-8 character.
 size_t held_tail(std::string_view s) {
-  return std::max(possible_marker_tail(s, {kStart, kEnd, kMessage, kChannel, kConstrain, kCall,
-                                         kReturn}),
-                  utf8_incomplete_tail(s));
+  return std::max(
+      possible_marker_tail(s, {kStart, kEnd, kMessage, kChannel, kConstrain, kCall, kReturn}),
+      utf8_incomplete_tail(s));
 }
 
-bool name_char_end(char c) { return c == ' ' || c == '<' || c == '\n' || c == '\t'; }
+bool name_char_end(char c) {
+  return c == ' ' || c == '<' || c == '\n' || c == '\t';
+}
 
 // The word after `key` in a header ("to=" → recipient, "<|channel|>" → channel); *complete
 // says whether something followed it (it cannot grow any more).
@@ -51,8 +53,8 @@ std::string_view header_word(std::string_view header, std::string_view key, bool
   *complete = false;
   size_t at = header.find(key);
   // "to=" must start a word: not the tail of some other token of the header.
-  while (at != std::string_view::npos && key == "to=" && at > 0 &&
-         !name_char_end(header[at - 1]) && header[at - 1] != '>')
+  while (at != std::string_view::npos && key == "to=" && at > 0 && !name_char_end(header[at - 1]) &&
+         header[at - 1] != '>')
     at = header.find(key, at + 1);
   if (at == std::string_view::npos) return {};
   const std::string_view rest = header.substr(at + key.size());
@@ -70,7 +72,8 @@ bool is_tool_recipient(std::string_view r) {
 
 std::string_view tool_name_of(std::string_view recipient) {
   constexpr std::string_view kNamespace = "functions.";
-  if (recipient.substr(0, kNamespace.size()) == kNamespace) recipient.remove_prefix(kNamespace.size());
+  if (recipient.substr(0, kNamespace.size()) == kNamespace)
+    recipient.remove_prefix(kNamespace.size());
   return recipient;
 }
 
@@ -119,9 +122,12 @@ void HarmonyParser::finish(std::vector<ToolEvent>* out) {
 
 bool HarmonyParser::step(bool at_end) {
   switch (state_) {
-    case State::kHeader: return step_header(at_end);
-    case State::kBody: return step_body(at_end);
-    case State::kBetween: return step_between(at_end);
+    case State::kHeader:
+      return step_header(at_end);
+    case State::kBody:
+      return step_body(at_end);
+    case State::kBetween:
+      return step_between(at_end);
   }
   return false;
 }
@@ -300,9 +306,14 @@ void HarmonyParser::body_content(std::string_view text) {
   if (text.empty()) return;
   switch (body_) {
     case Body::kText:
-    case Body::kCallAsText: emit_text(text); return;
-    case Body::kReasoning: emit(ToolEvent::Kind::kReasoning, text); return;
-    case Body::kCall: break;
+    case Body::kCallAsText:
+      emit_text(text);
+      return;
+    case Body::kReasoning:
+      emit(ToolEvent::Kind::kReasoning, text);
+      return;
+    case Body::kCall:
+      break;
   }
   if (!json_done_) {
     std::string fragment;

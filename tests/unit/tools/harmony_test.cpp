@@ -1,6 +1,7 @@
 // gpt-oss (harmony): hand-written model outputs after the generation prompt
 // "<|start|>assistant", encoded with the real gpt-oss tokenizer (its <|channel|>, <|message|>,
-// ... are special tokens) and fed token by token, whole and in random byte cuts (every_cut.h).
+// ... are special tokens) and fed token by token, whole and in random byte cuts (check_case of
+// tool_test_util.h).
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -8,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "every_cut.h"
 #include "tool_test_util.h"
 #include "tools/tool_parser.h"
 
@@ -17,7 +17,26 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-const Tokenizer& tok() { return family_tokenizer("gptoss"); }
+const Tokenizer& tok() {
+  return family_tokenizer("gptoss");
+}
+
+// The case whole, token by token and in random cuts (check_case); name_ends: where each call's
+// name is complete, by which piece its kCallBegin must be out.
+void check(const ParserOptions& o, std::string_view text, std::vector<ToolEvent> expected,
+           std::vector<std::string> name_ends = {}) {
+  const ParseCase c{::testing::UnitTest::GetInstance()->current_test_info()->name(),
+                    std::string(text), std::move(expected), std::move(name_ends)};
+  check_case(o, tok(), c,
+             {"<|channel|>", "<|message|>", "<|start|>", "<|end|>", "<|call|>", "<|return|>",
+              "<|constrain|>"});
+}
+
+// The expected arguments text is the JSON of `object`, key order included.
+void expect_args_are(const ToolEvent& args, const nlohmann::ordered_json& object) {
+  ASSERT_EQ(args.kind, Kind::kCallArgs);
+  EXPECT_EQ(nlohmann::ordered_json::parse(args.text).dump(), object.dump());
+}
 
 ParserOptions options(bool parse_calls = true) {
   ParserOptions o;
@@ -42,18 +61,16 @@ TEST(Harmony, AnalysisIsReasoningAndFinalIsText) {
       "<|channel|>analysis<|message|>The user wants a poem with \"quotes\", 日本語 and 👩\u200d🚀."
       "<|end|><|start|>assistant<|channel|>final<|message|>Roses are red,\n\tviolets 💐 are "
       "blue <|and|> a < b.<|return|>";
-  expect_events_every_cut(
-      options(), tok(), text,
-      {reasoning_ev("The user wants a poem with \"quotes\", 日本語 and 👩\u200d🚀."),
-       text_ev("Roses are red,\n\tviolets 💐 are blue <|and|> a < b.")});
+  check(options(), text,
+        {reasoning_ev("The user wants a poem with \"quotes\", 日本語 and 👩\u200d🚀."),
+         text_ev("Roses are red,\n\tviolets 💐 are blue <|and|> a < b.")});
 }
 
 TEST(Harmony, ChannelsAreSplitWithoutTools) {
   const std::string text =
       "<|channel|>analysis<|message|>Short answer.<|end|><|start|>assistant<|channel|>final"
       "<|message|>42";
-  expect_events_every_cut(options(false), tok(), text,
-                          {reasoning_ev("Short answer."), text_ev("42")});
+  check(options(false), text, {reasoning_ev("Short answer."), text_ev("42")});
 }
 
 TEST(Harmony, CallAsTheTemplateRendersIt) {
@@ -66,10 +83,9 @@ TEST(Harmony, CallAsTheTemplateRendersIt) {
       "{\"location\": \"Tokyo, 東京\", \"unit\": \"celsius\", \"days\": [1, 2], \"opts\": "
       "{\"hourly\": true}}";
   const std::vector<ToolEvent> expected = {reasoning_ev("Need the weather."),
-                                           begin_ev(0, "get_weather"), args_ev(0, args),
-                                           end_ev(0)};
-  expect_events_every_cut(options(), tok(), text, expected);
-  expect_args_json(expected, 0, Json::parse(args));
+                                           begin_ev(0, "get_weather"), args_ev(0, args), end_ev(0)};
+  check(options(), text, expected, {"to=functions.get_weather<|channel|>"});
+  expect_args_are(expected[2], Json::parse(args));
 }
 
 TEST(Harmony, RecipientAfterChannelWithConstrainStreamsAFileBody) {
@@ -77,16 +93,16 @@ TEST(Harmony, RecipientAfterChannelWithConstrainStreamsAFileBody) {
   std::string body;
   for (int i = 0; i < 30; ++i)
     body += "line " + std::to_string(i) + ": \"q\" \\ \t <div> </span> <|x 漢字 🧑\u200d💻\n";
-  const std::string args = "{\"path\": \"src/a.html\", \"content\": " +
-                           nlohmann::json(body).dump() + ", \"mode\": {\"append\": false}}";
+  const std::string args =
+      "{\"path\": \"src/a.html\", \"content\": " + nlohmann::json(body).dump() +
+      ", \"mode\": {\"append\": false}}";
   const std::string text =
       "<|channel|>commentary to=functions.write_file <|constrain|>json<|message|>" + args;
-  const std::vector<ToolEvent> expected = {begin_ev(0, "write_file"), args_ev(0, args),
-                                           end_ev(0)};
-  const auto per_token = expect_events_every_cut(options(), tok(), text, expected);
-  expect_args_json(expected, 0,
-                   Json{{"path", "src/a.html"}, {"content", body}, {"mode", {{"append", false}}}});
-  expect_prompt_call(per_token, 0, 10);
+  const std::vector<ToolEvent> expected = {begin_ev(0, "write_file"), args_ev(0, args), end_ev(0)};
+  check(options(), text, expected, {"to=functions.write_file "});
+  expect_args_are(expected[1],
+                  Json{{"path", "src/a.html"}, {"content", body}, {"mode", {{"append", false}}}});
+  EXPECT_GE(args_events_before_end(options(), tok(), text, 0), 10);
 }
 
 TEST(Harmony, PreambleAndSeveralCalls) {
@@ -96,12 +112,11 @@ TEST(Harmony, PreambleAndSeveralCalls) {
       "to=functions.read_file<|channel|>commentary json<|message|>{\"path\": \"a.txt\"}"
       "<|call|><|start|>assistant to=functions.read_file<|channel|>commentary <|constrain|>json"
       "<|message|>{\"path\": \"目录/b.txt\"}<|call|>";
-  expect_events_every_cut(options(), tok(), text,
-                          {reasoning_ev("Plan: read two files."),
-                           text_ev("Reading both files now."), begin_ev(0, "read_file"),
-                           args_ev(0, "{\"path\": \"a.txt\"}"), end_ev(0),
-                           begin_ev(1, "read_file"), args_ev(1, "{\"path\": \"目录/b.txt\"}"),
-                           end_ev(1)});
+  check(options(), text,
+        {reasoning_ev("Plan: read two files."), text_ev("Reading both files now."),
+         begin_ev(0, "read_file"), args_ev(0, "{\"path\": \"a.txt\"}"), end_ev(0),
+         begin_ev(1, "read_file"), args_ev(1, "{\"path\": \"目录/b.txt\"}"), end_ev(1)},
+        {"to=functions.read_file<|channel|>", "to=functions.read_file<|channel|>"});
 }
 
 TEST(Harmony, CallMessageIsRawTextWithoutParseCalls) {
@@ -109,81 +124,72 @@ TEST(Harmony, CallMessageIsRawTextWithoutParseCalls) {
       "<|start|>assistant to=functions.get_weather<|channel|>commentary json<|message|>"
       "{\"location\": \"Paris\"}<|call|>";
   const std::string text = "<|channel|>analysis<|message|>Need the weather.<|end|>" + call;
-  expect_events_every_cut(options(false), tok(), text,
-                          {reasoning_ev("Need the weather."), text_ev(call)});
+  check(options(false), text, {reasoning_ev("Need the weather."), text_ev(call)});
 }
 
 TEST(Harmony, UndeclaredToolIsStillACallAndAnyNameWithoutTools) {
   const std::string text =
       " to=functions.search_web<|channel|>commentary json<|message|>{\"q\": \"x\"}";
-  const std::vector<ToolEvent> expected = {begin_ev(0, "search_web"),
-                                           args_ev(0, "{\"q\": \"x\"}"), end_ev(0)};
-  expect_events_every_cut(options(), tok(), text, expected);
+  const std::vector<ToolEvent> expected = {begin_ev(0, "search_web"), args_ev(0, "{\"q\": \"x\"}"),
+                                           end_ev(0)};
+  check(options(), text, expected);
   ParserOptions no_tools;
   no_tools.format = ToolFormat::kHarmony;
-  expect_events_every_cut(no_tools, tok(), text, expected);
+  check(no_tools, text, expected);
 }
 
 TEST(Harmony, MessageWithoutHeaderIsText) {
-  expect_events_every_cut(options(), tok(), "Hello there, no header here.",
-                          {text_ev("Hello there, no header here.")});
-  expect_events_every_cut(options(), tok(),
-                          "<|channel|>analysis<|message|>think<|end|>Plain answer.",
-                          {reasoning_ev("think"), text_ev("Plain answer.")});
+  check(options(), "Hello there, no header here.", {text_ev("Hello there, no header here.")});
+  check(options(), "<|channel|>analysis<|message|>think<|end|>Plain answer.",
+        {reasoning_ev("think"), text_ev("Plain answer.")});
 }
 
 TEST(Harmony, WhitespaceBetweenMessagesIsFormatting) {
   const std::string text =
       "<|channel|>analysis<|message|>a<|end|>\n<|start|>assistant<|channel|>final<|message|>"
       "b<|end|>\n\n";
-  expect_events_every_cut(options(), tok(), text, {reasoning_ev("a"), text_ev("b")});
+  check(options(), text, {reasoning_ev("a"), text_ev("b")});
 }
 
 TEST(Harmony, MissingEndBetweenMessages) {
-  expect_events_every_cut(
-      options(), tok(),
-      "<|channel|>analysis<|message|>thinking<|start|>assistant<|channel|>final<|message|>ok",
-      {reasoning_ev("thinking"), text_ev("ok")});
-  expect_events_every_cut(options(), tok(),
-                          "<|channel|>analysis<|message|>thinking<|channel|>final<|message|>ok",
-                          {reasoning_ev("thinking"), text_ev("ok")});
+  check(options(),
+        "<|channel|>analysis<|message|>thinking<|start|>assistant<|channel|>final<|message|>ok",
+        {reasoning_ev("thinking"), text_ev("ok")});
+  check(options(), "<|channel|>analysis<|message|>thinking<|channel|>final<|message|>ok",
+        {reasoning_ev("thinking"), text_ev("ok")});
 }
 
 TEST(Harmony, CallWhoseBodyIsNotJsonBreaks) {
   const std::string header = " to=functions.run<|channel|>commentary code<|message|>";
-  expect_events_every_cut(options(), tok(), header + "print(1)",
-                          {begin_ev(0, "run"), args_ev(0, "{}"), end_ev(0, false, header),
-                           text_ev("print(1)")});
+  check(options(), header + "print(1)",
+        {begin_ev(0, "run"), args_ev(0, "{}"), end_ev(0, false, header), text_ev("print(1)")});
 }
 
 TEST(Harmony, CallThatBreaksMidObjectIsClosed) {
   const std::string header = " to=functions.run<|channel|>commentary json<|message|>";
-  expect_events_every_cut(options(), tok(), header + "{\"a\": 1, oops}<|call|>",
-                          {begin_ev(0, "run"), args_ev(0, "{\"a\": 1}"),
-                           end_ev(0, false, header + "{\"a\": 1, "), text_ev("oops}")});
+  check(options(), header + "{\"a\": 1, oops}<|call|>",
+        {begin_ev(0, "run"), args_ev(0, "{\"a\": 1}"), end_ev(0, false, header + "{\"a\": 1, "),
+         text_ev("oops}")});
 }
 
 TEST(Harmony, TextAfterCompleteArgumentsIsText) {
   const std::string text =
       " to=functions.run<|channel|>commentary json<|message|>{\"cmd\": \"ls\"} and more";
-  expect_events_every_cut(options(), tok(), text,
-                          {begin_ev(0, "run"), args_ev(0, "{\"cmd\": \"ls\"}"), end_ev(0),
-                           text_ev("and more")});
+  check(options(), text,
+        {begin_ev(0, "run"), args_ev(0, "{\"cmd\": \"ls\"}"), end_ev(0), text_ev("and more")});
 }
 
 TEST(Harmony, TruncatedInsideArgumentsOrHeader) {
   const std::string mid_args =
       " to=functions.get_weather<|channel|>commentary json<|message|>{\"location\": \"San Fr";
-  expect_events_every_cut(options(), tok(), mid_args,
-                          {begin_ev(0, "get_weather"), args_ev(0, "{\"location\": \"San Fr"),
-                           end_ev(0, false, mid_args)});
+  check(options(), mid_args,
+        {begin_ev(0, "get_weather"), args_ev(0, "{\"location\": \"San Fr"),
+         end_ev(0, false, mid_args)});
   // The name is complete once the header goes on: the call has begun.
   const std::string mid_header = "<|start|>assistant to=functions.get_weather<|channel|>comm";
-  const std::string after_end =
-      "<|channel|>analysis<|message|>x<|end|>" + mid_header;
-  expect_events_every_cut(options(), tok(), after_end,
-                          {reasoning_ev("x"), begin_ev(0, "get_weather"),
-                           end_ev(0, false, mid_header)});
+  const std::string after_end = "<|channel|>analysis<|message|>x<|end|>" + mid_header;
+  check(options(), after_end,
+        {reasoning_ev("x"), begin_ev(0, "get_weather"), end_ev(0, false, mid_header)});
 }
 
 }  // namespace

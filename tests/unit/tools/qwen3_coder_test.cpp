@@ -1,5 +1,5 @@
 // Qwen3-Coder tool calls: hand-written model outputs, encoded with the real Qwen3 tokenizer and
-// fed token by token, whole and in random byte cuts (every_cut.h).
+// fed token by token, whole and in random byte cuts (check_case of tool_test_util.h).
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "every_cut.h"
 #include "tool_test_util.h"
 #include "tools/tool_parser.h"
 
@@ -17,9 +16,30 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 // A JSON string literal, as an independent oracle for the parser's escaping.
-std::string js(std::string_view s) { return nlohmann::json(std::string(s)).dump(); }
+std::string js(std::string_view s) {
+  return nlohmann::json(std::string(s)).dump();
+}
 
-const Tokenizer& tok() { return family_tokenizer("qwen3"); }
+const Tokenizer& tok() {
+  return family_tokenizer("qwen3");
+}
+
+// The case whole, token by token and in random cuts (check_case); name_ends: where each call's
+// name is complete, by which piece its kCallBegin must be out.
+void check(const ParserOptions& o, std::string_view text, std::vector<ToolEvent> expected,
+           std::vector<std::string> name_ends = {}) {
+  const ParseCase c{::testing::UnitTest::GetInstance()->current_test_info()->name(),
+                    std::string(text), std::move(expected), std::move(name_ends)};
+  check_case(
+      o, tok(), c,
+      {"<tool_call>", "</tool_call>", "<function=", "</function>", "<parameter=", "</parameter>"});
+}
+
+// The expected arguments text is the JSON of `object`, key order included.
+void expect_args_are(const ToolEvent& args, const nlohmann::ordered_json& object) {
+  ASSERT_EQ(args.kind, Kind::kCallArgs);
+  EXPECT_EQ(nlohmann::ordered_json::parse(args.text).dump(), object.dump());
+}
 
 ParserOptions options() {
   ParserOptions o;
@@ -79,10 +99,10 @@ TEST(Qwen3Coder, FileBodyStreamsAsAString) {
       args_ev(0, "{\"path\": \"src/main.c\", \"content\": " + js(kFileBody) + "}"),
       end_ev(0),
   };
-  const auto per_token = expect_events_every_cut(options(), tok(), text, expected);
-  expect_args_json(expected, 0, Json{{"path", "src/main.c"}, {"content", kFileBody}});
+  check(options(), text, expected, {"<function=write_file>"});
+  expect_args_are(expected[2], Json{{"path", "src/main.c"}, {"content", kFileBody}});
   // The body reaches the client while it is generated, not at </parameter>.
-  expect_prompt_call(per_token, 0, 10);
+  EXPECT_GE(args_events_before_end(options(), tok(), text, 0), 10);
 }
 
 TEST(Qwen3Coder, ValuesAreTypedByTheSchema) {
@@ -109,8 +129,8 @@ TEST(Qwen3Coder, ValuesAreTypedByTheSchema) {
       "\"limit\": null, \"level\": \"7\", \"weight\": false, \"anything\": \"12\", "
       "\"extra\": \"not in the schema\"}";
   const std::vector<ToolEvent> expected = {begin_ev(0, "configure"), args_ev(0, args), end_ev(0)};
-  expect_events_every_cut(options(), tok(), text, expected);
-  expect_args_json(expected, 0, Json::parse(R"({"tags": ["a", "b", {"c": [1, 2]}], "count": 42,
+  check(options(), text, expected, {"<function=configure>"});
+  expect_args_are(expected[1], Json::parse(R"({"tags": ["a", "b", {"c": [1, 2]}], "count": 42,
       "ratio": -1500.0, "force": true, "nothing": null,
       "options": {"nested": {"deep": [true, null]}, "z": 1, "a": "é and a raw\ttab"},
       "mode": "fast", "limit": null, "level": "7", "weight": false, "anything": "12",
@@ -124,11 +144,12 @@ TEST(Qwen3Coder, ValueNotOfItsTypeFallsBackToAString) {
       "<parameter=ratio>\n1.5\n</parameter>\n</function>\n</tool_call>";
   const std::vector<ToolEvent> expected = {
       begin_ev(0, "configure"),
-      args_ev(0, "{\"count\": \"many\", \"options\": \"{\\\"open\\\": \", \"force\": \"yes\", "
-                 "\"ratio\": 1.5}"),
+      args_ev(0,
+              "{\"count\": \"many\", \"options\": \"{\\\"open\\\": \", \"force\": \"yes\", "
+              "\"ratio\": 1.5}"),
       end_ev(0),
   };
-  expect_events_every_cut(options(), tok(), text, expected);
+  check(options(), text, expected);
 }
 
 TEST(Qwen3Coder, IntegerParameterRejectsAFraction) {
@@ -137,7 +158,7 @@ TEST(Qwen3Coder, IntegerParameterRejectsAFraction) {
       "</tool_call>";
   const std::vector<ToolEvent> expected = {begin_ev(0, "configure"),
                                            args_ev(0, "{\"count\": \"2.5\"}"), end_ev(0)};
-  expect_events_every_cut(options(), tok(), text, expected);
+  check(options(), text, expected);
 }
 
 TEST(Qwen3Coder, SeveralCallsWithTextBeforeBetweenAndAfter) {
@@ -155,7 +176,7 @@ TEST(Qwen3Coder, SeveralCallsWithTextBeforeBetweenAndAfter) {
       end_ev(1),
       text_ev("\n\nBoth read."),
   };
-  expect_events_every_cut(options(), tok(), text, expected);
+  check(options(), text, expected, {"<function=read_file>", "<function=read_file>"});
 }
 
 TEST(Qwen3Coder, WhitespaceAroundCallsIsFormatting) {
@@ -166,12 +187,12 @@ TEST(Qwen3Coder, WhitespaceAroundCallsIsFormatting) {
       begin_ev(0, "list_files"), args_ev(0, "{}"), end_ev(0),
       begin_ev(1, "list_files"), args_ev(1, "{}"), end_ev(1),
   };
-  expect_events_every_cut(options(), tok(), text, expected);
+  check(options(), text, expected);
 }
 
 TEST(Qwen3Coder, WhitespaceOnlyAnswerWithoutCallsIsText) {
   const std::vector<ToolEvent> expected = {text_ev("\n \n")};
-  expect_events_every_cut(options(), tok(), "\n \n", expected);
+  check(options(), "\n \n", expected);
 }
 
 TEST(Qwen3Coder, ToleratesMissingWrapperClosingTagsAndSeveralFunctionsInOneWrapper) {
@@ -182,13 +203,22 @@ TEST(Qwen3Coder, ToleratesMissingWrapperClosingTagsAndSeveralFunctionsInOneWrapp
       "<parameter=path>\nx\n</parameter>\n</function>\n<function=read_file>\n"
       "<parameter=path>\ny\n</parameter>\n</function>";
   const std::vector<ToolEvent> expected = {
-      begin_ev(0, "list_files"), args_ev(0, "{}"), end_ev(0),
-      begin_ev(1, "get_time"), args_ev(1, "{\"zone\": \"UTC\", \"format\": \"iso 8601\"}"),
+      begin_ev(0, "list_files"),
+      args_ev(0, "{}"),
+      end_ev(0),
+      begin_ev(1, "get_time"),
+      args_ev(1, "{\"zone\": \"UTC\", \"format\": \"iso 8601\"}"),
       end_ev(1),
-      begin_ev(2, "read_file"), args_ev(2, "{\"path\": \"x\"}"), end_ev(2),
-      begin_ev(3, "read_file"), args_ev(3, "{\"path\": \"y\"}"), end_ev(3),
+      begin_ev(2, "read_file"),
+      args_ev(2, "{\"path\": \"x\"}"),
+      end_ev(2),
+      begin_ev(3, "read_file"),
+      args_ev(3, "{\"path\": \"y\"}"),
+      end_ev(3),
   };
-  expect_events_every_cut(options(), tok(), text, expected);
+  check(options(), text, expected,
+        {"<function=list_files>", "<function=get_time>", "<function=read_file>",
+         "<function=read_file>"});
 }
 
 TEST(Qwen3Coder, EmptyAndBlankLineValues) {
@@ -198,7 +228,7 @@ TEST(Qwen3Coder, EmptyAndBlankLineValues) {
       "<parameter=content>\n\n\n</parameter>\n</function>\n</tool_call>";
   const std::vector<ToolEvent> expected = {
       begin_ev(0, "write_file"), args_ev(0, "{\"path\": \"\", \"content\": \"\\n\"}"), end_ev(0)};
-  expect_events_every_cut(options(), tok(), text, expected);
+  check(options(), text, expected);
 }
 
 TEST(Qwen3Coder, UnicodeNamesAndUndeclaredTool) {
@@ -212,17 +242,18 @@ TEST(Qwen3Coder, UnicodeNamesAndUndeclaredTool) {
       args_ev(0, "{\"文本\": \"你好，世界 👩\u200d👩\u200d👧\", \"n\": \"3\"}"),
       end_ev(0),
   };
-  expect_events_every_cut(options(), tok(), text, expected);
+  check(options(), text, expected);
 }
 
 TEST(Qwen3Coder, AnyNameIsACallWithoutDeclaredTools) {
   ParserOptions o;
   o.format = ToolFormat::kQwen3Coder;
-  const std::string text = "<tool_call>\n<function=anything>\n<parameter=k>\n1\n</parameter>\n"
-                           "</function>\n</tool_call>";
-  const std::vector<ToolEvent> expected = {begin_ev(0, "anything"),
-                                           args_ev(0, "{\"k\": \"1\"}"), end_ev(0)};
-  expect_events_every_cut(o, tok(), text, expected);
+  const std::string text =
+      "<tool_call>\n<function=anything>\n<parameter=k>\n1\n</parameter>\n"
+      "</function>\n</tool_call>";
+  const std::vector<ToolEvent> expected = {begin_ev(0, "anything"), args_ev(0, "{\"k\": \"1\"}"),
+                                           end_ev(0)};
+  check(o, text, expected);
 }
 
 TEST(Qwen3Coder, WouldBeCallThatBreaksBeforeItsNameIsText) {
@@ -230,7 +261,7 @@ TEST(Qwen3Coder, WouldBeCallThatBreaksBeforeItsNameIsText) {
       "Here: <tool_call>\n{\"name\": \"read_file\", \"arguments\": {}}\n</tool_call> and "
       "<function=bad name\nspans lines> done";
   const std::vector<ToolEvent> expected = {text_ev(text)};
-  expect_events_every_cut(options(), tok(), text, expected);
+  check(options(), text, expected);
 }
 
 TEST(Qwen3Coder, CallThatBreaksAfterItsNameIsClosedAndTheRestIsText) {
@@ -249,7 +280,7 @@ TEST(Qwen3Coder, CallThatBreaksAfterItsNameIsClosedAndTheRestIsText) {
       end_ev(1, false, "<tool_call>\n<function=list_files>\n"),
       text_ev("ls -la\n</function>\n</tool_call>"),
   };
-  expect_events_every_cut(options(), tok(), text, expected);
+  check(options(), text, expected);
 }
 
 TEST(Qwen3Coder, TruncatedInsideAStringValue) {
@@ -262,32 +293,28 @@ TEST(Qwen3Coder, TruncatedInsideAStringValue) {
       args_ev(0, "{\"path\": \"notes.md\", \"content\": \"# Notes\\n\\n\\\"first\\\" line"),
       end_ev(0, false, text),
   };
-  expect_events_every_cut(options(), tok(), text, expected);
+  check(options(), text, expected);
 }
 
 TEST(Qwen3Coder, TruncatedInsideATypedValueOrAName) {
-  const std::string typed =
-      "<tool_call>\n<function=configure>\n<parameter=count>\n4";
-  expect_events_every_cut(options(), tok(), typed,
-                          {begin_ev(0, "configure"), args_ev(0, "{\"count\": "),
-                           end_ev(0, false, typed)});
+  const std::string typed = "<tool_call>\n<function=configure>\n<parameter=count>\n4";
+  check(options(), typed,
+        {begin_ev(0, "configure"), args_ev(0, "{\"count\": "), end_ev(0, false, typed)});
   const std::string param = "<tool_call>\n<function=configure>\n<parameter=cou";
-  expect_events_every_cut(options(), tok(), param,
-                          {begin_ev(0, "configure"), end_ev(0, false, param)});
+  check(options(), param, {begin_ev(0, "configure"), end_ev(0, false, param)});
   const std::string name = "Sure.\n<tool_call>\n<function=conf";
-  expect_events_every_cut(options(), tok(), name, {text_ev(name)});
+  check(options(), name, {text_ev(name)});
 }
 
 TEST(Qwen3Coder, TruncatedClosingWrapperIsText) {
   const std::string text = "<function=list_files>\n</function>\n</tool_";
-  expect_events_every_cut(options(), tok(), text,
-                          {begin_ev(0, "list_files"), args_ev(0, "{}"), end_ev(0),
-                           text_ev("\n</tool_")});
+  check(options(), text,
+        {begin_ev(0, "list_files"), args_ev(0, "{}"), end_ev(0), text_ev("\n</tool_")});
 }
 
 TEST(Qwen3Coder, MarkerLikeTextOutsideCallsIsText) {
   const std::string text = "Use <tool_ and <function( or <func in prose; a < b.";
-  expect_events_every_cut(options(), tok(), text, {text_ev(text)});
+  check(options(), text, {text_ev(text)});
 }
 
 }  // namespace
