@@ -6,7 +6,9 @@
 namespace agentserve::tools {
 namespace {
 
-bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_ws(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 // A complete JSON string token (JsonStream output, so valid JSON) as its value.
 std::string decode_string(const std::string& token) {
@@ -100,7 +102,7 @@ size_t CallObjectScanner::feed(std::string_view text) {
 bool CallObjectScanner::key_done() {
   key_ = decode_string(token_);
   if (name_first_) {
-    const bool ok = members_ == 0 ? (key_ == "name" || key_ == "type")
+    const bool ok = members_ == 0                     ? (key_ == "name" || key_ == "type")
                     : members_ == 1 && type_function_ ? key_ == "name"
                                                       : true;
     if (!ok) return fail(Status::kNotACall, "the object does not start with a name");
@@ -155,7 +157,8 @@ bool CallObjectScanner::value_done() {
     }
     case Member::kOther:
       if (name_first_ && members_ == 0 && key_ == "type") {
-        if (token_ != "\"function\"") return fail(Status::kNotACall, "\"type\" is not \"function\"");
+        if (token_ != "\"function\"")
+          return fail(Status::kNotACall, "\"type\" is not \"function\"");
         type_function_ = true;
       }
       break;

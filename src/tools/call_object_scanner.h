@@ -62,15 +62,15 @@ class CallObjectScanner {
   Status status_ = Status::kInProgress;
   const char* error_ = "";
   Mode mode_ = Mode::kOpen;
-  int members_ = 0;            // members completed so far
-  bool type_function_ = false; // name_first: the first member was "type": "function"
+  int members_ = 0;                           // members completed so far
+  bool type_function_ = false;                // name_first: the first member was "type": "function"
   JsonStream stream_{JsonStream::Top::kAny};  // the key or value being read
-  std::string token_;          // its text (keys, the name, skipped values, string arguments)
+  std::string token_;  // its text (keys, the name, skipped values, string arguments)
   std::string key_;
   Member member_ = Member::kOther;
   std::optional<std::string> name_;
   bool args_seen_ = false;
-  bool args_started_ = false;  // an object's '{' was emitted into args_
+  bool args_started_ = false;      // an object's '{' was emitted into args_
   bool args_string_done_ = false;  // string-encoded arguments were decoded into args_
   JsonStream args_stream_{JsonStream::Top::kObject};
   std::string args_;

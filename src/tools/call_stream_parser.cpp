@@ -9,15 +9,16 @@
 namespace agentserve::tools {
 namespace {
 
-bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_ws(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 }  // namespace
 
 bool is_valid_call_name(std::string_view name) {
   if (name.empty() || name.size() > kMaxNameBytes) return false;
-  return std::none_of(name.begin(), name.end(), [](char c) {
-    return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f;
-  });
+  return std::none_of(name.begin(), name.end(),
+                      [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; });
 }
 
 size_t possible_marker_tail(std::string_view text,
@@ -138,9 +139,8 @@ void CallStreamParser::consume(size_t n) {
 
 bool CallStreamParser::begin_call(const std::string& name) {
   if (!is_valid_call_name(name)) return false;
-  if (!options_.tools.empty() &&
-      std::none_of(options_.tools.begin(), options_.tools.end(),
-                   [&](const ToolSpec& t) { return t.name == name; })) {
+  if (!options_.tools.empty() && std::none_of(options_.tools.begin(), options_.tools.end(),
+                                              [&](const ToolSpec& t) { return t.name == name; })) {
     AS_LOG_WARN("{} tool call #{} names an unknown tool \"{}\"", format_, num_calls_, name);
   }
   begun_ = true;

@@ -96,12 +96,12 @@ class CallStreamParser : public ToolParser {
   ParserOptions options_;
   const char* format_;
   std::vector<ToolEvent>* out_ = nullptr;
-  int num_calls_ = 0;        // calls begun in this turn
+  int num_calls_ = 0;  // calls begun in this turn
   bool in_call_ = false;
   bool begun_ = false;
   std::string raw_;
-  std::string ws_held_;      // trailing whitespace of the text, not emitted yet
-  std::string ws_before_call_;  // the whitespace dropped for the open call, if it never begins
+  std::string ws_held_;            // trailing whitespace of the text, not emitted yet
+  std::string ws_before_call_;     // the whitespace dropped for the open call, if it never begins
   bool segment_has_text_ = false;  // the text since the last call has non-whitespace
 };
 

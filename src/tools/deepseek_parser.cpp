@@ -1,7 +1,7 @@
 // DeepSeek calls (the markers use fullwidth ｜ and ▁):
 //   V3.1: <｜tool▁calls▁begin｜><｜tool▁call▁begin｜>NAME<｜tool▁sep｜>{...}<｜tool▁call▁end｜>
 //         ... more calls ... <｜tool▁calls▁end｜>
-//   V3:   <｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>NAME\n```json\n{...}\n```
+//   V3: <｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>NAME\n```json\n{...}\n```
 //         <｜tool▁call▁end｜> ... <｜tool▁calls▁end｜>
 // The two differ after the separator: V3.1 goes straight into the arguments object, V3 names
 // the call there (before the separator it wrote the type, "function"). A call that opens with
@@ -19,8 +19,12 @@ constexpr std::string_view kSep = "<｜tool▁sep｜>";
 constexpr std::string_view kCallEnd = "<｜tool▁call▁end｜>";
 constexpr std::string_view kCallsEnd = "<｜tool▁calls▁end｜>";
 
-bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-bool is_name_byte(unsigned char c) { return c > 0x20 && c != 0x7f && c != '<' && c != '{'; }
+bool is_ws(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+bool is_name_byte(unsigned char c) {
+  return c > 0x20 && c != 0x7f && c != '<' && c != '{';
+}
 
 size_t skip_ws(std::string_view s, size_t p = 0) {
   while (p < s.size() && is_ws(s[p])) ++p;
@@ -35,13 +39,13 @@ class DeepSeekParser final : public CallStreamParser {
  private:
   enum class State {
     kText,
-    kList,       // after <｜tool▁calls▁begin｜> or a call: the next call or the list's end
-    kName,       // after <｜tool▁call▁begin｜>: NAME (V3.1) or the type (V3) up to the separator
+    kList,  // after <｜tool▁calls▁begin｜> or a call: the next call or the list's end
+    kName,  // after <｜tool▁call▁begin｜>: NAME (V3.1) or the type (V3) up to the separator
     kAfterType,  // the part before the separator was "function": '{' or a V3 name follows
     kV3Name,     // V3: the name up to the end of its line
     kFence,      // V3: ```json before the object
     kArgs,
-    kCallTail,   // after the object: ``` (V3) and <｜tool▁call▁end｜>
+    kCallTail,  // after the object: ``` (V3) and <｜tool▁call▁end｜>
   };
 
   bool step(bool at_end) override {

@@ -15,7 +15,9 @@ namespace {
 
 constexpr std::string_view kPythonTag = "<|python_tag|>";
 
-bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_ws(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 class Llama3JsonParser final : public CallStreamParser {
  public:
@@ -24,10 +26,10 @@ class Llama3JsonParser final : public CallStreamParser {
 
  private:
   enum class State {
-    kStart,    // before anything but whitespace (or separators after a call)
-    kTagged,   // after <|python_tag|>: '{' decides
-    kCall,     // inside the object
-    kPlain,    // plain text to the end of the turn
+    kStart,   // before anything but whitespace (or separators after a call)
+    kTagged,  // after <|python_tag|>: '{' decides
+    kCall,    // inside the object
+    kPlain,   // plain text to the end of the turn
   };
 
   bool step(bool at_end) override {

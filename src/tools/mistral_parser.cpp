@@ -17,7 +17,9 @@ constexpr std::string_view kCallId = "[CALL_ID]";
 // An id is a short token (9 alphanumerics in Mistral's templates); longer means broken.
 constexpr size_t kMaxIdBytes = 64;
 
-bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_ws(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 class MistralParser final : public CallStreamParser {
  public:
@@ -76,7 +78,7 @@ class MistralParser final : public CallStreamParser {
         consume(p);
         if (in_call()) {
           break_call("", first_item_ && buf_[0] == ']' ? "an empty list of calls"
-                                                        : "a list element is not an object");
+                                                       : "a list element is not an object");
         }
         state_ = State::kText;
         return true;

@@ -15,7 +15,8 @@ inline nlohmann::ordered_json file_args() {
   a["path"] = "src/hello.c";
   std::string body;
   for (int i = 0; i < 12; ++i) {
-    body += "// line " + std::to_string(i) + ": 中文注释 👩‍💻 \"quoted\" C:\\path\\to\\file\n";
+    body += "// line " + std::to_string(i) +
+            ": 中文注释 👩‍💻 \"quoted\" C:\\path\\to\\file\n";
     body += "\tprintf(\"%d\\n\", x[" + std::to_string(i) + "]);\n";
   }
   a["content"] = body;
@@ -29,7 +30,11 @@ inline nlohmann::ordered_json nested_args() {
 }
 
 // As the parser emits them (escaped controls) and as the model writes them (raw controls).
-inline std::string emitted(const nlohmann::ordered_json& v) { return py_json(v); }
-inline std::string written(const nlohmann::ordered_json& v) { return with_raw_controls(py_json(v)); }
+inline std::string emitted(const nlohmann::ordered_json& v) {
+  return py_json(v);
+}
+inline std::string written(const nlohmann::ordered_json& v) {
+  return with_raw_controls(py_json(v));
+}
 
 }  // namespace agentserve::tools::testing

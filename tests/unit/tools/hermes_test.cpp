@@ -23,7 +23,9 @@ std::string call(const std::string& name, const std::string& args_written,
          "}\n</tool_call>";
 }
 
-const Tokenizer& tok() { return family_tokenizer("qwen3"); }
+const Tokenizer& tok() {
+  return family_tokenizer("qwen3");
+}
 
 TEST(Hermes, TextCallsAndTextAfter) {
   ParseCase c;
@@ -31,8 +33,12 @@ TEST(Hermes, TextCallsAndTextAfter) {
   c.output = "I'll write the file, then search.\n" + call("write_file", written(file_args())) +
              "\n" + call("search", written(nested_args())) + "\n\nDone — 完了 ✅";
   c.expected = {text_ev("I'll write the file, then search."),
-                begin_ev(0, "write_file"), args_ev(0, emitted(file_args())), end_ev(0),
-                begin_ev(1, "search"), args_ev(1, emitted(nested_args())), end_ev(1),
+                begin_ev(0, "write_file"),
+                args_ev(0, emitted(file_args())),
+                end_ev(0),
+                begin_ev(1, "search"),
+                args_ev(1, emitted(nested_args())),
+                end_ev(1),
                 text_ev("\n\nDone — 完了 ✅")};
   c.name_ends = {"\"write_file\"", "\"search\""};
   check_case(hermes(), tok(), c, kMarkers);
@@ -48,7 +54,7 @@ TEST(Hermes, BlankTextAroundCallsIsFormatting) {
   c.label = "blank";
   c.output = "\n\n" + call("search", "{\"q\": 1}") + "\n  \n" + call("search", "{}") + "\n\n";
   c.expected = {begin_ev(0, "search"), args_ev(0, "{\"q\": 1}"), end_ev(0),
-                begin_ev(1, "search"), args_ev(1, "{}"), end_ev(1)};
+                begin_ev(1, "search"), args_ev(1, "{}"),         end_ev(1)};
   c.name_ends = {"\"search\"", "\"search\""};
   check_case(hermes(), tok(), c, kMarkers);
 }
@@ -61,9 +67,9 @@ TEST(Hermes, ParametersAliasStringArgumentsAndNameLast) {
              "\n<tool_call>\n{\"name\": \"search\", \"arguments\": " + as_string +
              "}\n</tool_call>\n<tool_call>\n{\"arguments\": {\"x\": \"y\"}, \"name\": "
              "\"write_file\"}\n</tool_call>";
-  c.expected = {begin_ev(0, "search"), args_ev(0, "{\"a\": [1, 2]}"), end_ev(0),
-                begin_ev(1, "search"), args_ev(1, emitted(nested_args())), end_ev(1),
-                begin_ev(2, "write_file"), args_ev(2, "{\"x\": \"y\"}"), end_ev(2)};
+  c.expected = {begin_ev(0, "search"),     args_ev(0, "{\"a\": [1, 2]}"),      end_ev(0),
+                begin_ev(1, "search"),     args_ev(1, emitted(nested_args())), end_ev(1),
+                begin_ev(2, "write_file"), args_ev(2, "{\"x\": \"y\"}"),       end_ev(2)};
   c.name_ends = {"\"search\"", "\"search\"", "\"write_file\""};
   check_case(hermes(), tok(), c, kMarkers);
 }
@@ -98,9 +104,14 @@ TEST(Hermes, BreakAfterBeginClosesTheArguments) {
   c.label = "broken";
   const std::string head = "<tool_call>\n{\"name\": \"search\", \"arguments\": {\"a\": [1, tru";
   c.output = "ok\n" + head + "x]}}\n</tool_call> then\n" + call("search", "{}");
-  c.expected = {text_ev("ok"), begin_ev(0, "search"), args_ev(0, "{\"a\": [1, true]}"),
-                end_ev(0, false, head), text_ev("x]}}\n</tool_call> then"),
-                begin_ev(1, "search"), args_ev(1, "{}"), end_ev(1)};
+  c.expected = {text_ev("ok"),
+                begin_ev(0, "search"),
+                args_ev(0, "{\"a\": [1, true]}"),
+                end_ev(0, false, head),
+                text_ev("x]}}\n</tool_call> then"),
+                begin_ev(1, "search"),
+                args_ev(1, "{}"),
+                end_ev(1)};
   c.name_ends = {"\"search\"", "\"search\""};
   check_case(hermes(), tok(), c, kMarkers);
 }
@@ -150,10 +161,12 @@ TEST(Hermes, WithoutParseCallsEverythingIsText) {
   ParserOptions o = hermes();
   o.parse_calls = false;
   const std::string out = "a\n" + call("search", "{}") + "\n";
-  EXPECT_EQ(normalized(run_parser(o, token_pieces(tok(), out))), std::vector<ToolEvent>{text_ev(out)});
+  EXPECT_EQ(normalized(run_parser(o, token_pieces(tok(), out))),
+            std::vector<ToolEvent>{text_ev(out)});
   ParserOptions none;
   none.format = ToolFormat::kNone;
-  EXPECT_EQ(normalized(run_parser(none, random_pieces(out, 3))), std::vector<ToolEvent>{text_ev(out)});
+  EXPECT_EQ(normalized(run_parser(none, random_pieces(out, 3))),
+            std::vector<ToolEvent>{text_ev(out)});
 }
 
 }  // namespace

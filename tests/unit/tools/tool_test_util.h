@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <random>
 #include <string>
 #include <string_view>
@@ -18,6 +19,14 @@
 
 #include "text/tokenizer/tokenizer.h"
 #include "tools/tool_parser.h"
+
+namespace agentserve::tools {
+// gtest prints events through this (found by ADL) instead of dumping their bytes.
+inline void PrintTo(const ToolEvent& e, std::ostream* os) {
+  *os << static_cast<int>(e.kind) << "#" << e.index << " "
+      << nlohmann::json(e.text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+}  // namespace agentserve::tools
 
 namespace agentserve::tools::testing {
 
@@ -239,8 +248,8 @@ inline std::string with_raw_controls(std::string_view json) {
 // --- checking a case in every cut -----------------------------------------------------------
 struct ParseCase {
   std::string label;
-  std::string output;                // the generation
-  std::vector<ToolEvent> expected;   // normalized events
+  std::string output;               // the generation
+  std::vector<ToolEvent> expected;  // normalized events
   // For each call that begins, a substring of `output` (searched in order) whose last byte is
   // the one that makes the name complete: kCallBegin must be out by the piece holding it.
   std::vector<std::string> name_ends;
@@ -251,7 +260,8 @@ inline void check_events(const ParseCase& c, const std::vector<ToolEvent>& got_r
                          const std::string& how, const std::vector<std::string>& markers) {
   const auto got = normalized(got_raw);
   EXPECT_EQ(got, c.expected) << c.label << " (" << how << ")\n got:\n"
-                             << describe(got) << " expected:\n" << describe(c.expected);
+                             << describe(got) << " expected:\n"
+                             << describe(c.expected);
   // Arguments of each call that began: complete ones parse; ones that broke after kCallBegin
   // end with a closing fragment, so they parse too (only a cut-off call may not).
   std::map<int, std::string> args;
@@ -267,12 +277,11 @@ inline void check_events(const ParseCase& c, const std::vector<ToolEvent>& got_r
     }
   }
   for (const auto& [index, end] : ends) {
-    const bool cut_off = !end->complete && end->raw.size() > 0 &&
-                         c.output.ends_with(end->raw);
+    const bool cut_off = !end->complete && end->raw.size() > 0 && c.output.ends_with(end->raw);
     if (cut_off) continue;
     const std::string& text = args[index];
-    EXPECT_TRUE(nlohmann::ordered_json::accept(text)) << c.label << " call " << index << ": "
-                                                      << text;
+    EXPECT_TRUE(nlohmann::ordered_json::accept(text))
+        << c.label << " call " << index << ": " << text;
   }
   if (all_parsed) {
     for (const auto& e : got) {
