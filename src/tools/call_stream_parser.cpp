@@ -144,6 +144,9 @@ bool CallStreamParser::begin_call(const std::string& name) {
     AS_LOG_WARN("{} tool call #{} names an unknown tool \"{}\"", format_, num_calls_, name);
   }
   begun_ = true;
+  // The whitespace dropped before the call belongs to its raw text: a call that does not
+  // complete is returned as text (non-streamed answers), and then nothing may be missing.
+  raw_.insert(0, ws_before_call_);
   ws_before_call_.clear();
   emit(ToolEvent::Kind::kCallBegin, name);
   return true;

@@ -69,8 +69,8 @@ struct ToolEvent {
   std::string text;
   // kCallEnd: false when the call did not finish (generation ended inside it) or broke its
   // format after it had begun. The fragments sent so far then may not parse; `raw` holds the
-  // call's generated text, markers included, so that a non-streaming response can return it
-  // as content instead of a call.
+  // call's generated text, markers included (and the whitespace before it that was dropped as
+  // formatting), so that a non-streaming response can return it as content instead of a call.
   bool complete = true;
   std::string raw;
 

@@ -70,7 +70,7 @@ const ask = (text) => [{ role: "user", content: text }];
 
 test("OpenAI: a whole response carries the call, content without markers, finish_reason tool_calls", async () => {
   const r = await openai.chat.completions.create({
-    model: "m", messages: ask("What is the weather in Paris?"), tools: TOOLS_OPENAI, max_tokens: 200,
+    model: srv.modelId, messages: ask("What is the weather in Paris?"), tools: TOOLS_OPENAI, max_tokens: 200,
   });
   const choice = r.choices[0];
   assert.equal(choice.finish_reason, "tool_calls");
@@ -122,7 +122,7 @@ function callsFromDeltas(chunks) {
 }
 
 test("OpenAI stream: tool_calls deltas (id, type, name first; then argument fragments), finish_reason tool_calls", async () => {
-  const chunks = await streamChat({ model: "m", messages: ask("What is the weather in Paris?"), tools: TOOLS_OPENAI, max_tokens: 200 });
+  const chunks = await streamChat({ model: srv.modelId, messages: ask("What is the weather in Paris?"), tools: TOOLS_OPENAI, max_tokens: 200 });
   const { calls, content } = callsFromDeltas(chunks);
   assert.equal(content, "Let me check.");
   assert.equal(calls.length, 1);
@@ -134,7 +134,7 @@ test("OpenAI stream: tool_calls deltas (id, type, name first; then argument frag
 });
 
 test("OpenAI stream: two calls with multi-line, Unicode and nested arguments", async () => {
-  const chunks = await streamChat({ model: "m", messages: ask("Write the two files now."), tools: TOOLS_OPENAI, max_tokens: 400 });
+  const chunks = await streamChat({ model: srv.modelId, messages: ask("Write the two files now."), tools: TOOLS_OPENAI, max_tokens: 400 });
   const { calls, content } = callsFromDeltas(chunks);
   assert.equal(content, "I will write both files.");
   assert.deepEqual(calls.map((c) => c.name), ["write_file", "write_file"]);
@@ -147,7 +147,7 @@ test("OpenAI stream: two calls with multi-line, Unicode and nested arguments", a
 
 test("OpenAI: a call written inside the reasoning block is not a call", async () => {
   const r = await openai.chat.completions.create({
-    model: "m", messages: ask("Think about calling a tool."), tools: TOOLS_OPENAI, max_tokens: 200,
+    model: srv.modelId, messages: ask("Think about calling a tool."), tools: TOOLS_OPENAI, max_tokens: 200,
   });
   const m = r.choices[0].message;
   assert.equal(r.choices[0].finish_reason, "stop");
@@ -158,7 +158,7 @@ test("OpenAI: a call written inside the reasoning block is not a call", async ()
 
 test("OpenAI: tool_choice none returns the model's call as text", async () => {
   const r = await openai.chat.completions.create({
-    model: "m", messages: ask("What is the weather in Paris?"), tools: TOOLS_OPENAI, tool_choice: "none", max_tokens: 200,
+    model: srv.modelId, messages: ask("What is the weather in Paris?"), tools: TOOLS_OPENAI, tool_choice: "none", max_tokens: 200,
   });
   const m = r.choices[0].message;
   assert.equal(r.choices[0].finish_reason, "stop");
@@ -167,7 +167,7 @@ test("OpenAI: tool_choice none returns the model's call as text", async () => {
 });
 
 test("OpenAI: output that breaks the format comes back as text (streamed and whole), with a warning", async () => {
-  const body = { model: "m", messages: ask("Break the format."), tools: TOOLS_OPENAI, max_tokens: 200 };
+  const body = { model: srv.modelId, messages: ask("Break the format."), tools: TOOLS_OPENAI, max_tokens: 200 };
   const raw = '<tool_call>\nget_weather(city="Paris")\n</tool_call>';
   const r = await openai.chat.completions.create(body);
   assert.equal(r.choices[0].message.content, raw);
@@ -182,7 +182,7 @@ test("OpenAI: output that breaks the format comes back as text (streamed and who
 
 test("OpenAI: a call cut off by max_tokens is not a call in a whole response (its text is kept)", async () => {
   const r = await openai.chat.completions.create({
-    model: "m", messages: ask("What is the weather in Paris?"), tools: TOOLS_OPENAI, max_tokens: 33,
+    model: srv.modelId, messages: ask("What is the weather in Paris?"), tools: TOOLS_OPENAI, max_tokens: 33,
   });
   const c = r.choices[0];
   assert.equal(c.finish_reason, "length");
@@ -192,11 +192,11 @@ test("OpenAI: a call cut off by max_tokens is not a call in a whole response (it
 
 test("OpenAI: the tool result turn extends the call turn's prompt (prefix cache hit)", async () => {
   const first = await openai.chat.completions.create({
-    model: "m", messages: ask("What is the weather in Paris?"), tools: TOOLS_OPENAI, max_tokens: 200,
+    model: srv.modelId, messages: ask("What is the weather in Paris?"), tools: TOOLS_OPENAI, max_tokens: 200,
   });
   const msg = first.choices[0].message;
   const second = await openai.chat.completions.create({
-    model: "m",
+    model: srv.modelId,
     tools: TOOLS_OPENAI,
     max_tokens: 200,
     messages: [

@@ -277,7 +277,7 @@ TEST(Qwen3Coder, CallThatBreaksAfterItsNameIsClosedAndTheRestIsText) {
       text_ev("path=b.txt\n</function>\n</tool_call>"),
       begin_ev(1, "list_files"),
       args_ev(1, "{}"),
-      end_ev(1, false, "<tool_call>\n<function=list_files>\n"),
+      end_ev(1, false, "\n<tool_call>\n<function=list_files>\n"),
       text_ev("ls -la\n</function>\n</tool_call>"),
   };
   check(options(), text, expected);
