@@ -66,6 +66,12 @@ after(async () => {
 
 const ask = (text) => [{ role: "user", content: text }];
 
+// The KV a follow-up turn can reuse when its prompt starts with the previous turn's prompt and
+// everything generated, byte for byte (the call re-rendered by the template exactly as the model
+// wrote it): all whole 16-token pages of those tokens but the last generated one (the
+// end-of-turn token, whose KV is never computed).
+const reusable = (prompt, completion) => Math.floor((prompt + completion - 1) / 16) * 16;
+
 // ---- OpenAI ----
 
 test("OpenAI: a whole response carries the call, content without markers, finish_reason tool_calls", async () => {
@@ -190,7 +196,7 @@ test("OpenAI: a call cut off by max_tokens is not a call in a whole response (it
   assert.match(c.message.content, /^Let me check\.\n<tool_call>\n\{"name": "get_weather"/);
 });
 
-test("OpenAI: the tool result turn extends the call turn's prompt (prefix cache hit)", async () => {
+test("OpenAI: the tool result turn extends the call turn's prompt and output (prefix cache hit)", async () => {
   const first = await openai.chat.completions.create({
     model: srv.modelId, messages: ask("What is the weather in Paris?"), tools: TOOLS_OPENAI, max_tokens: 200,
   });
@@ -201,7 +207,8 @@ test("OpenAI: the tool result turn extends the call turn's prompt (prefix cache 
     max_tokens: 200,
     messages: [
       ...ask("What is the weather in Paris?"),
-      { role: "assistant", content: msg.content, tool_calls: msg.tool_calls },
+      // reasoning_content too: Qwen3's template prints the last turn's reasoning back.
+      { role: "assistant", content: msg.content, reasoning_content: msg.reasoning_content, tool_calls: msg.tool_calls },
       { role: "tool", tool_call_id: msg.tool_calls[0].id, content: "18 degrees celsius, sunny" },
     ],
   });
@@ -209,8 +216,9 @@ test("OpenAI: the tool result turn extends the call turn's prompt (prefix cache 
   assert.equal(second.choices[0].finish_reason, "stop");
   const p1 = first.usage.prompt_tokens;
   const cached = second.usage.prompt_tokens_details.cached_tokens;
-  // Every whole 16-token page of turn 1's prompt is reused, so turn 2's prompt starts with it.
-  assert.ok(cached >= Math.floor(p1 / 16) * 16, `cached ${cached} of turn 1's ${p1} prompt tokens`);
+  assert.ok(cached >= reusable(p1, first.usage.completion_tokens),
+            `cached ${cached}: turn 1 was ${p1} prompt + ${first.usage.completion_tokens} generated tokens`);
+  console.log(`OpenAI turn 2: ${cached} cached of ${second.usage.prompt_tokens}; turn 1 was ${p1} + ${first.usage.completion_tokens} generated`);
 });
 
 // ---- Anthropic ----
@@ -278,7 +286,7 @@ test("Anthropic stream: tool_use blocks start with id, name and input {}, then i
   assert.equal(delta.delta.stop_reason, "tool_use");
 });
 
-test("Anthropic SDK stream: finalMessage() has the calls; the tool_result turn reuses the call turn's prompt", async () => {
+test("Anthropic SDK stream: finalMessage() has the calls; the tool_result turn reuses the call turn's prompt and output", async () => {
   const stream = anthropic.messages.stream({
     model: "claude-sonnet-4-5", max_tokens: 200, messages: ask("What is the weather in Paris?"), tools: TOOLS_ANTHROPIC,
   });
@@ -300,8 +308,10 @@ test("Anthropic SDK stream: finalMessage() has the calls; the tool_result turn r
   assert.equal(second.stop_reason, "end_turn");
   assert.equal(second.content.find((b) => b.type === "text").text, "It is 18 degrees and sunny in Paris.");
   const p1 = first.usage.input_tokens + first.usage.cache_read_input_tokens;
-  assert.ok(second.usage.cache_read_input_tokens >= Math.floor(p1 / 16) * 16,
-            `cached ${second.usage.cache_read_input_tokens} of turn 1's ${p1} prompt tokens`);
+  assert.ok(second.usage.cache_read_input_tokens >= reusable(p1, first.usage.output_tokens),
+            `cached ${second.usage.cache_read_input_tokens}: turn 1 was ${p1} prompt + ${first.usage.output_tokens} generated tokens`);
+  console.log(`Anthropic turn 2: ${second.usage.cache_read_input_tokens} cached of ` +
+              `${second.usage.input_tokens + second.usage.cache_read_input_tokens}; turn 1 was ${p1} + ${first.usage.output_tokens} generated`);
 });
 
 test("Anthropic: tool_choice none returns the call as text", async () => {
