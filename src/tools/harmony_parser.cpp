@@ -105,6 +105,10 @@ void HarmonyParser::finish(std::vector<ToolEvent>* out) {
   if (state_ == State::kHeader && call_begun_) {
     AS_LOG_WARN("harmony: generation ended in the header of tool call {}", call_index_);
     end_call(false, false);
+  } else if (state_ == State::kHeader && !raw_.empty()) {
+    // A header carries no content (channel, recipient, format); one cut off by the end of
+    // generation is left out, but not silently.
+    AS_LOG_WARN("harmony: generation ended inside a message header ({} bytes left out)", raw_.size());
   } else if (state_ == State::kBody && body_ == Body::kCall) {
     if (json_.state() == JsonStream::State::kComplete) {
       end_call(true, false);  // <|call|> is a stop token: the engine ended on it

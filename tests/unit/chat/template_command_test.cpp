@@ -65,6 +65,10 @@ TEST(TemplateCommand, RendersOnEveryTestModel) {
     EXPECT_NE(r.out.find("Thanks"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find(" tokens, "), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("template capabilities"), std::string::npos) << r.out;
+    // The tool-call format detected from the template: Qwen3's is Hermes; the Llama 3.0
+    // template of the llama3 tokenizer package teaches none.
+    const std::string format = std::string(tokenizer) == "qwen3" ? "hermes (detected" : "none detected";
+    EXPECT_NE(r.out.find("tool-call format: " + format), std::string::npos) << r.out;
     // The client's special-token texts are reported as kept as text.
     EXPECT_NE(r.out.find("special-token texts from the client encoded as plain text"),
               std::string::npos)
