@@ -97,6 +97,16 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
           sink_->on_tool_call_end(e.index, e.complete, e.raw);
           break;
       }
+      if (stopped_after_calls_) break;
+      if (e.kind == tools::ToolEvent::Kind::kCallEnd && e.complete && spec_.max_tool_calls > 0 &&
+          tool_calls_ >= spec_.max_tool_calls) {
+        // The client allowed this many calls per turn: the turn ends here. What the model
+        // writes after (more calls) is not generated further.
+        AS_LOG_INFO("{}: {} tool call(s) allowed per turn (parallel tool use off): generation stopped after call {}",
+                    exchange_->request().request_id, spec_.max_tool_calls, e.index);
+        stopped_after_calls_ = true;
+        cancelled_->store(true);  // the engine stops at its next step
+      }
     }
     tool_events_.clear();
   }
@@ -112,7 +122,7 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
     last_token_ = now;
     ++generated_;
     if (history_entry_) generated_ids_.push_back(sample.token);
-    if (stopped_by_string_) return;  // tokens past a stop string: dropped
+    if (stopped_by_string_ || stopped_after_calls_) return;  // past the end we set: dropped
     if (splitter_.in_reasoning()) ++reasoning_tokens_;
     sink_->on_token(sample, model_.tokenizer->token_bytes(sample.token));
     std::string release, matched;
@@ -127,6 +137,10 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
 
   void on_finish(const EngineEvent& e) {
     finished_ = true;
+    if (stopped_after_calls_) {
+      finish_turn(e);
+      return;
+    }
     if (!stopped_by_string_) {
       std::string release, matched;
       stops_.push(detok_.flush(), &release, &matched);
@@ -141,7 +155,10 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
       parser_->finish(&tool_events_);
       dispatch_tool_events();
     }
+    finish_turn(e);
+  }
 
+  void finish_turn(const EngineEvent& e) {
     GenerationResult r;
     r.prompt_tokens = e.usage.prompt_tokens > 0 ? e.usage.prompt_tokens : prompt_tokens_;
     r.cached_prompt_tokens = e.usage.cached_prompt_tokens;
@@ -151,6 +168,9 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
     if (stopped_by_string_) {
       r.stop = StopKind::kStopString;
       r.stop_string = stop_string_;
+      r.completion_tokens = generated_;
+    } else if (stopped_after_calls_ && e.reason != FinishReason::kError) {
+      r.stop = StopKind::kEndOfTurn;
       r.completion_tokens = generated_;
     } else {
       switch (e.reason) {
@@ -202,6 +222,7 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
   std::unique_ptr<tools::ToolParser> parser_;  // null: no tool parsing for this request
   std::vector<tools::ToolEvent> tool_events_;  // reused buffer
   int32_t tool_calls_ = 0;
+  bool stopped_after_calls_ = false;  // max_tool_calls reached
   Clock::time_point submitted_, last_token_;
   int32_t prompt_tokens_ = 0;
   int32_t generated_ = 0;

@@ -35,6 +35,10 @@ struct GenerationSpec {
   bool ignore_eos = false;
   // Tool calls parsed out of the answer (format kNone: the text passes through untouched).
   tools::ParserOptions tool_parsing;
+  // At most this many tool calls (OpenAI parallel_tool_calls false, Anthropic
+  // disable_parallel_tool_use: 1): generation stops once the last allowed call completes, the
+  // turn ending as if the model had ended it there. 0: any number.
+  int max_tool_calls = 0;
   // Debug logging only: the request's blocks in the rendered prompt, so that the divergence
   // log names the block where the prompt left the cache (prompt_divergence.h). May be null.
   std::shared_ptr<const PromptMap> prompt_map;

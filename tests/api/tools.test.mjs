@@ -151,6 +151,24 @@ test("OpenAI stream: two calls with multi-line, Unicode and nested arguments", a
   assert.deepEqual(Object.keys(a1), ["path", "content", "mode"], "key order as generated");
 });
 
+test("OpenAI: parallel_tool_calls false ends the turn after the first call", async () => {
+  for (const stream of [false, true]) {
+    const body = { model: srv.modelId, messages: ask("Write the two files now."), tools: TOOLS_OPENAI, max_tokens: 400, parallel_tool_calls: false };
+    if (!stream) {
+      const r = await openai.chat.completions.create(body);
+      assert.equal(r.choices[0].finish_reason, "tool_calls");
+      assert.equal(r.choices[0].message.tool_calls.length, 1);
+      assert.deepEqual(JSON.parse(r.choices[0].message.tool_calls[0].function.arguments), { path: "a.py", content: FILE_A });
+    } else {
+      const chunks = await streamChat(body);
+      const { calls } = callsFromDeltas(chunks);
+      assert.equal(calls.length, 1);
+      assert.deepEqual(chunks.map((c) => c.choices[0]?.finish_reason).filter(Boolean), ["tool_calls"]);
+    }
+  }
+  assert.match(srv.log(), /1 tool call\(s\) allowed per turn/);
+});
+
 test("OpenAI: a call written inside the reasoning block is not a call", async () => {
   const r = await openai.chat.completions.create({
     model: srv.modelId, messages: ask("Think about calling a tool."), tools: TOOLS_OPENAI, max_tokens: 200,
@@ -312,6 +330,16 @@ test("Anthropic SDK stream: finalMessage() has the calls; the tool_result turn r
             `cached ${second.usage.cache_read_input_tokens}: turn 1 was ${p1} prompt + ${first.usage.output_tokens} generated tokens`);
   console.log(`Anthropic turn 2: ${second.usage.cache_read_input_tokens} cached of ` +
               `${second.usage.input_tokens + second.usage.cache_read_input_tokens}; turn 1 was ${p1} + ${first.usage.output_tokens} generated`);
+});
+
+test("Anthropic: disable_parallel_tool_use ends the turn after the first call", async () => {
+  const m = await anthropic.messages.create({
+    model: "claude-sonnet-4-5", max_tokens: 400, messages: ask("Write the two files now."), tools: TOOLS_ANTHROPIC,
+    tool_choice: { type: "auto", disable_parallel_tool_use: true },
+  });
+  assert.equal(m.stop_reason, "tool_use");
+  assert.deepEqual(m.content.map((b) => b.type), ["thinking", "text", "tool_use"]);
+  assert.deepEqual(m.content[2].input, { path: "a.py", content: FILE_A });
 });
 
 test("Anthropic: tool_choice none returns the call as text", async () => {

@@ -55,6 +55,7 @@ void handle_messages(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange)
     spec.split_reasoning = splits_think_blocks(model);
     spec.starts_in_reasoning = spec.split_reasoning && prompt_opens_reasoning(prompt.text);
     spec.tool_parsing = std::move(*tool_parsing);
+    spec.max_tool_calls = r.one_tool_call ? 1 : 0;
     if (log_level() <= LogLevel::kDebug)
       spec.prompt_map = prompt_map_for(exchange->request().body, std::move(prompt.text),
                                        ctx.options().prompt_hygiene);

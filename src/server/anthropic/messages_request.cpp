@@ -40,7 +40,7 @@ void read_tool_choice(const ordered_json& body, MessagesRequest* r) {
     throw_request_error("tool_choice: expected an object, found " + json_type_name(*it), "tool_choice");
   const auto type = opt_string(*it, "type");
   if (!type) throw_request_error("tool_choice.type: Field required", "tool_choice.type");
-  opt_bool(*it, "disable_parallel_tool_use");
+  r->one_tool_call = opt_bool(*it, "disable_parallel_tool_use").value_or(false);
   if (*type == "tool") {
     if (!opt_string(*it, "name"))
       throw_request_error("tool_choice.name: Field required for type \"tool\"", "tool_choice.name");

@@ -24,6 +24,7 @@ struct MessagesRequest {
   std::vector<std::string> stop_sequences;
   bool stream = false;
   bool tool_choice_none = false;  // tool_choice {type: "none"}: calls come back as text
+  bool one_tool_call = false;     // tool_choice.disable_parallel_tool_use: at most one call
   // What the server left out or does not enforce, for one log line per request.
   std::vector<std::string> notes;
 };

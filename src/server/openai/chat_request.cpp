@@ -92,7 +92,7 @@ ChatRequest parse_chat_request(const ordered_json& body, bool prompt_hygiene) {
     r.conversation.tools = std::move(parsed).value();
   }
   r.tool_choice_none = read_tool_choice(body);
-  opt_bool(body, "parallel_tool_calls");
+  r.parallel_tool_calls = opt_bool(body, "parallel_tool_calls").value_or(true);
   read_response_format(body);
   // Tolerated: OpenAI reasoning models' knob. Thinking is switched with
   // chat_template_kwargs.enable_thinking.

@@ -16,6 +16,7 @@ struct ChatRequest {
   bool logprobs = false;
   int top_logprobs = 0;
   bool tool_choice_none = false;  // tool_choice "none": calls come back as text
+  bool parallel_tool_calls = true;  // false: at most one call per turn
 };
 
 // Throws RequestError. `prompt_hygiene` (ServerOptions; prompt_hygiene.h): normalize Claude

@@ -101,6 +101,7 @@ void handle_chat(ServerContext& ctx, std::shared_ptr<HttpExchange> ex) {
     spec.split_reasoning = splits_think_blocks(*model);
     spec.starts_in_reasoning = spec.split_reasoning && prompt_opens_reasoning(rendered->text);
     spec.tool_parsing = std::move(*tool_parsing);
+    spec.max_tool_calls = r.parallel_tool_calls ? 0 : 1;
     if (log_level() <= LogLevel::kDebug)
       spec.prompt_map = chat_prompt_map(ex->request().body, std::move(rendered->text), ctx.options().prompt_hygiene);
 
