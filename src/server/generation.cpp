@@ -62,6 +62,7 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
     if (log_level() <= LogLevel::kDebug)
       history_entry_ = ctx_.prompt_history().match_and_add(spec_.prompt, &common_prefix_);
     submitted_ = Clock::now();
+    answer_text(spec_.output_prefix);
     model_.engine->submit(std::move(req));
   }
 

@@ -39,6 +39,9 @@ struct GenerationSpec {
   // disable_parallel_tool_use: 1): generation stops once the last allowed call completes, the
   // turn ending as if the model had ended it there. 0: any number.
   int max_tool_calls = 0;
+  // Text the turn starts with that the prompt already holds (the tool_choice prefill,
+  // tool_parsing.h): it goes through the text pipeline as if generated, before the first token.
+  std::string output_prefix;
   // Debug logging only: the request's blocks in the rendered prompt, so that the divergence
   // log names the block where the prompt left the cache (prompt_divergence.h). May be null.
   std::shared_ptr<const PromptMap> prompt_map;

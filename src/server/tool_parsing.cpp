@@ -1,5 +1,11 @@
 #include "server/tool_parsing.h"
 
+#include <algorithm>
+
+#include "base/log.h"
+#include "server/request_fields.h"
+#include "tools/call_prefix.h"
+
 namespace agentserve::server {
 
 bool splits_think_blocks(const ServedModel& model) {
@@ -10,13 +16,24 @@ bool reports_reasoning(const ServedModel& model) {
   return model.thinks || model.tool_format == tools::ToolFormat::kHarmony;
 }
 
+void check_tool_choice(const ToolChoice& choice, const chat::Conversation& conversation, const char* field) {
+  if (choice.mode == ToolChoice::Mode::kRequired && conversation.tools.empty())
+    throw_request_error(std::string(field) + " asks for a tool call, but the request has no tools", field);
+  if (choice.mode == ToolChoice::Mode::kNamed &&
+      std::none_of(conversation.tools.begin(), conversation.tools.end(),
+                   [&](const chat::Tool& t) { return t.name() == choice.name; }))
+    throw_request_error(std::string(field) + " names the tool \"" + choice.name +
+                            "\", which is not among the request's tools",
+                        field);
+}
+
 tools::ParserOptions tool_parsing_for(const ServedModel& model, const chat::Conversation& conversation,
-                                      bool tool_choice_none) {
+                                      const ToolChoice& choice) {
   tools::ParserOptions options;
   options.format = model.tool_format;
   // With tool_choice "none" the tools stay in the prompt (a change of tool_choice must not
   // cost the prefix cache), so the model may still write a call: it comes back as text.
-  options.parse_calls = !conversation.tools.empty() && !tool_choice_none;
+  options.parse_calls = !conversation.tools.empty() && choice.mode != ToolChoice::Mode::kNone;
   if (!options.parse_calls) return options;
   for (const chat::Tool& tool : conversation.tools) {
     tools::ToolSpec spec;
@@ -29,6 +46,42 @@ tools::ParserOptions tool_parsing_for(const ServedModel& model, const chat::Conv
     options.tools.push_back(std::move(spec));
   }
   return options;
+}
+
+void enforce_tool_choice(const ServedModel& model, const ToolChoice& choice, const std::string& request_id,
+                         GenerationSpec* spec) {
+  if (choice.mode != ToolChoice::Mode::kRequired && choice.mode != ToolChoice::Mode::kNamed) return;
+  const std::string what = choice.mode == ToolChoice::Mode::kNamed ? "the tool \"" + choice.name + "\"" : "a tool call";
+  const auto prefix = tools::call_prefix(model.tool_format, choice.name);
+  if (!prefix) {
+    AS_LOG_WARN("{}: tool_choice asks for {}, but the model's tool-call format is unknown "
+                "(--tool-format): not enforced",
+                request_id, what);
+    return;
+  }
+  if (!model.tokenizer->special_token_spans(choice.name).empty()) {
+    AS_LOG_WARN("{}: tool_choice names a tool whose name holds special-token text: not enforced", request_id);
+    return;
+  }
+  if (spec->starts_in_reasoning) {
+    AS_LOG_WARN("{}: tool_choice asks for {}, but the prompt opens a reasoning block: not enforced",
+                request_id, what);
+    return;
+  }
+  const std::vector<int32_t> ids = model.tokenizer->encode(*prefix, SpecialTokenMode::kRecognize);
+  const auto room = static_cast<int64_t>(model.max_context) - static_cast<int64_t>(spec->prompt.size() + ids.size());
+  if (room < 1) {
+    AS_LOG_WARN("{}: tool_choice asks for {}, but the call's opening does not fit the context: not enforced",
+                request_id, what);
+    return;
+  }
+  // The output must still fit the context behind the opening.
+  spec->max_tokens = static_cast<int32_t>(std::min<int64_t>(spec->max_tokens, room));
+  spec->prompt.insert(spec->prompt.end(), ids.begin(), ids.end());
+  spec->output_prefix = *prefix;
+  // The turn is a call from its first token: no reasoning block can open before it.
+  spec->split_reasoning = false;
+  AS_LOG_INFO("{}: tool_choice: the turn starts as {} ({} prefill tokens)", request_id, what, ids.size());
 }
 
 }  // namespace agentserve::server

@@ -27,6 +27,10 @@ const RULES = [
   { when: ["What is the weather in Paris?"], output: `<think>\nI should call the weather tool.\n</think>\n\nLet me check.\n${WEATHER_CALL}` },
   { when: ["Write the two files now."], output: `<think>\nTwo calls.\n</think>\n\n${TWO_CALLS}` },
   { when: ["Think about calling a tool."], output: `<think>\nMaybe ${WEATHER_CALL} but no.\n</think>\n\nNo call needed.` },
+  // tool_choice: the server prefills the call's opening, so the prompt ends with it and the
+  // model writes the rest. Without the prefill these rules never match.
+  { when: ["Name the weather tool.", '<tool_call>\n{"name": "get_weather", "arguments": '], output: '{"city": "Oslo"}}\n</tool_call>' },
+  { when: ["Use any tool.", '<tool_call>\n{"name": "'], output: 'get_weather", "arguments": {"city": "Rome"}}\n</tool_call>' },
   { when: ["Break the format."], output: '<think>\nx\n</think>\n\n<tool_call>\nget_weather(city="Paris")\n</tool_call>' },
 ];
 
@@ -167,6 +171,39 @@ test("OpenAI: parallel_tool_calls false ends the turn after the first call", asy
     }
   }
   assert.match(srv.log(), /1 tool call\(s\) allowed per turn/);
+});
+
+test("OpenAI: a named tool_choice makes the turn a call to that tool (streamed and whole)", async () => {
+  const body = { model: srv.modelId, messages: ask("Name the weather tool."), tools: TOOLS_OPENAI, max_tokens: 100,
+                 tool_choice: { type: "function", function: { name: "get_weather" } } };
+  const r = await openai.chat.completions.create(body);
+  assert.equal(r.choices[0].finish_reason, "tool_calls");
+  assert.equal(r.choices[0].message.content, null);
+  assert.deepEqual(r.choices[0].message.tool_calls.map((c) => [c.function.name, JSON.parse(c.function.arguments)]),
+                   [["get_weather", { city: "Oslo" }]]);
+  const { calls, content } = callsFromDeltas(await streamChat(body));
+  assert.equal(content, "");
+  assert.deepEqual(calls.map((c) => [c.name, JSON.parse(c.arguments)]), [["get_weather", { city: "Oslo" }]]);
+  assert.match(srv.log(), /tool_choice: the turn starts as the tool "get_weather"/);
+});
+
+test("OpenAI: tool_choice required makes the turn a call; the model picks the tool", async () => {
+  const r = await openai.chat.completions.create({
+    model: srv.modelId, messages: ask("Use any tool."), tools: TOOLS_OPENAI, max_tokens: 100, tool_choice: "required",
+  });
+  assert.equal(r.choices[0].finish_reason, "tool_calls");
+  assert.deepEqual(r.choices[0].message.tool_calls.map((c) => [c.function.name, JSON.parse(c.function.arguments)]),
+                   [["get_weather", { city: "Rome" }]]);
+});
+
+test("OpenAI: tool_choice naming an undeclared tool, or required without tools, is a 400", async () => {
+  await assert.rejects(
+    openai.chat.completions.create({ model: srv.modelId, messages: ask("x"), tools: TOOLS_OPENAI, max_tokens: 5,
+                                     tool_choice: { type: "function", function: { name: "nope" } } }),
+    (e) => e.status === 400 && /nope.*not among the request's tools/.test(e.message));
+  await assert.rejects(
+    openai.chat.completions.create({ model: srv.modelId, messages: ask("x"), max_tokens: 5, tool_choice: "required" }),
+    (e) => e.status === 400 && /no tools/.test(e.message));
 });
 
 test("OpenAI: a call written inside the reasoning block is not a call", async () => {
@@ -340,6 +377,24 @@ test("Anthropic: disable_parallel_tool_use ends the turn after the first call", 
   assert.equal(m.stop_reason, "tool_use");
   assert.deepEqual(m.content.map((b) => b.type), ["thinking", "text", "tool_use"]);
   assert.deepEqual(m.content[2].input, { path: "a.py", content: FILE_A });
+});
+
+test("Anthropic: tool_choice tool and any make the turn a call", async () => {
+  const named = await anthropic.messages.create({
+    model: "claude-sonnet-4-5", max_tokens: 100, messages: ask("Name the weather tool."), tools: TOOLS_ANTHROPIC,
+    tool_choice: { type: "tool", name: "get_weather" },
+  });
+  assert.equal(named.stop_reason, "tool_use");
+  assert.deepEqual(named.content.map((b) => [b.type, b.name, b.input]), [["tool_use", "get_weather", { city: "Oslo" }]]);
+  const any = await anthropic.messages.create({
+    model: "claude-sonnet-4-5", max_tokens: 100, messages: ask("Use any tool."), tools: TOOLS_ANTHROPIC,
+    tool_choice: { type: "any" },
+  });
+  assert.deepEqual(any.content.map((b) => [b.type, b.name, b.input]), [["tool_use", "get_weather", { city: "Rome" }]]);
+  await assert.rejects(
+    anthropic.messages.create({ model: "claude-sonnet-4-5", max_tokens: 5, messages: ask("x"), tools: TOOLS_ANTHROPIC,
+                                tool_choice: { type: "tool", name: "nope" } }),
+    (e) => e.status === 400 && e.error?.error?.type === "invalid_request_error");
 });
 
 test("Anthropic: tool_choice none returns the call as text", async () => {

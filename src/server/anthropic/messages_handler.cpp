@@ -17,7 +17,7 @@ void handle_messages(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange)
   if (!prepared) return;
   auto p = std::make_shared<PreparedRequest>(std::move(*prepared));
   auto tool_parsing = std::make_shared<tools::ParserOptions>(
-      tool_parsing_for(*p->model, p->request.conversation, p->request.tool_choice_none));
+      tool_parsing_for(*p->model, p->request.conversation, p->request.tool_choice));
   chat::Conversation conversation = std::move(p->request.conversation);
   render_for(ctx, exchange, *p->model, std::move(conversation),
              [&ctx, exchange, p, tool_parsing](chat::RenderedPrompt prompt) {
@@ -56,6 +56,7 @@ void handle_messages(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange)
     spec.starts_in_reasoning = spec.split_reasoning && prompt_opens_reasoning(prompt.text);
     spec.tool_parsing = std::move(*tool_parsing);
     spec.max_tool_calls = r.one_tool_call ? 1 : 0;
+    enforce_tool_choice(model, r.tool_choice, exchange->request().request_id, &spec);
     if (log_level() <= LogLevel::kDebug)
       spec.prompt_map = prompt_map_for(exchange->request().body, std::move(prompt.text),
                                        ctx.options().prompt_hygiene);

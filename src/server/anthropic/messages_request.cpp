@@ -30,9 +30,10 @@ void read_thinking(const ordered_json& body, MessagesRequest* r) {
   }
 }
 
-// tool_choice is checked for shape. "none": calls are not parsed out of the output (the tools
-// stay in the prompt, so that the prefix cache survives a change of tool_choice); "any" and
-// "tool" are not enforced until constrained decoding lands (docs/api.md).
+// tool_choice: "none": calls are not parsed out of the output (the tools stay in the prompt, so
+// that the prefix cache survives a change of tool_choice); "any" and "tool" make the turn a call
+// (tool_parsing.h: a prefill of the call's opening), arguments unconstrained until constrained
+// decoding lands.
 void read_tool_choice(const ordered_json& body, MessagesRequest* r) {
   auto it = body.find("tool_choice");
   if (it == body.end() || it->is_null()) return;
@@ -42,13 +43,14 @@ void read_tool_choice(const ordered_json& body, MessagesRequest* r) {
   if (!type) throw_request_error("tool_choice.type: Field required", "tool_choice.type");
   r->one_tool_call = opt_bool(*it, "disable_parallel_tool_use").value_or(false);
   if (*type == "tool") {
-    if (!opt_string(*it, "name"))
-      throw_request_error("tool_choice.name: Field required for type \"tool\"", "tool_choice.name");
-    r->notes.push_back("tool_choice \"tool\" is not enforced");
+    auto name = opt_string(*it, "name");
+    if (!name) throw_request_error("tool_choice.name: Field required for type \"tool\"", "tool_choice.name");
+    r->tool_choice.mode = ToolChoice::Mode::kNamed;
+    r->tool_choice.name = *name;
   } else if (*type == "any") {
-    r->notes.push_back("tool_choice \"any\" is not enforced");
+    r->tool_choice.mode = ToolChoice::Mode::kRequired;
   } else if (*type == "none") {
-    r->tool_choice_none = true;
+    r->tool_choice.mode = ToolChoice::Mode::kNone;
   } else if (*type != "auto") {
     throw_request_error("tool_choice.type: expected \"auto\", \"any\", \"tool\" or \"none\", found \"" +
                             *type + "\"",
@@ -76,6 +78,7 @@ MessagesRequest parse_messages_request(const ordered_json& body, BodyKind kind, 
   read_thinking(body, &r);
   read_tool_choice(body, &r);
   conversation_from_anthropic(body, &r.conversation, &r.notes, prompt_hygiene);
+  check_tool_choice(r.tool_choice, r.conversation, "tool_choice");
   return r;
 }
 

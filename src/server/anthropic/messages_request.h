@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/sampling_params.h"
+#include "server/tool_parsing.h"
 #include "text/chat/conversation.h"
 
 namespace agentserve::server::anthropic {
@@ -23,7 +24,7 @@ struct MessagesRequest {
   SamplingParams sampling;
   std::vector<std::string> stop_sequences;
   bool stream = false;
-  bool tool_choice_none = false;  // tool_choice {type: "none"}: calls come back as text
+  ToolChoice tool_choice;
   bool one_tool_call = false;     // tool_choice.disable_parallel_tool_use: at most one call
   // What the server left out or does not enforce, for one log line per request.
   std::vector<std::string> notes;

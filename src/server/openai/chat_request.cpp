@@ -9,7 +9,6 @@ namespace agentserve::server::openai {
 namespace {
 
 std::atomic<bool> g_logged_response_format{false};
-std::atomic<bool> g_logged_tool_choice{false};
 
 void read_response_format(const ordered_json& body) {
   auto it = body.find("response_format");
@@ -35,28 +34,32 @@ void read_response_format(const ordered_json& body) {
            "response_format " + type + " is accepted but not enforced yet (no constrained decoding)");
 }
 
-// Returns true for "none". "required" and a named function are accepted but not enforced until
-// constrained decoding lands (docs/api.md).
-bool read_tool_choice(const ordered_json& body) {
+// "required" and a named function make the turn a call (tool_parsing.h: a prefill of the
+// call's opening); the arguments are not constrained until constrained decoding lands.
+ToolChoice read_tool_choice(const ordered_json& body) {
+  ToolChoice choice;
   auto it = body.find("tool_choice");
-  if (it == body.end() || it->is_null()) return false;
+  if (it == body.end() || it->is_null()) return choice;
   if (it->is_string()) {
     const std::string& s = it->get_ref<const std::string&>();
-    if (s == "none") return true;
-    if (s == "auto") return false;
-    if (s != "required")
+    if (s == "none") {
+      choice.mode = ToolChoice::Mode::kNone;
+    } else if (s == "required") {
+      choice.mode = ToolChoice::Mode::kRequired;
+    } else if (s != "auto") {
       throw_request_error("tool_choice must be \"none\", \"auto\", \"required\" or {type: \"function\", function: {name}}, got \"" + s + "\"",
                           "tool_choice");
+    }
   } else if (it->is_object()) {
     auto fn = it->find("function");
     if (fn == it->end() || !fn->is_object() || !fn->contains("name") || !(*fn)["name"].is_string())
       throw_request_error("tool_choice.function.name must be a string", "tool_choice");
+    choice.mode = ToolChoice::Mode::kNamed;
+    choice.name = (*fn)["name"].get<std::string>();
   } else {
     throw_request_error("tool_choice must be a string or an object, not " + json_type_name(*it), "tool_choice");
   }
-  log_once(g_logged_tool_choice,
-           "tool_choice \"required\" / a named function is accepted but not enforced yet");
-  return false;
+  return choice;
 }
 
 }  // namespace
@@ -91,7 +94,8 @@ ChatRequest parse_chat_request(const ordered_json& body, bool prompt_hygiene) {
     if (!parsed) throw_request_error(parsed.error().message, "tools");
     r.conversation.tools = std::move(parsed).value();
   }
-  r.tool_choice_none = read_tool_choice(body);
+  r.tool_choice = read_tool_choice(body);
+  check_tool_choice(r.tool_choice, r.conversation, "tool_choice");
   r.parallel_tool_calls = opt_bool(body, "parallel_tool_calls").value_or(true);
   read_response_format(body);
   // Tolerated: OpenAI reasoning models' knob. Thinking is switched with

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/openai/common.h"
+#include "server/tool_parsing.h"
 #include "text/chat/conversation.h"
 
 namespace agentserve::server::openai {
@@ -15,7 +16,7 @@ struct ChatRequest {
   chat::Conversation conversation;
   bool logprobs = false;
   int top_logprobs = 0;
-  bool tool_choice_none = false;  // tool_choice "none": calls come back as text
+  ToolChoice tool_choice;
   bool parallel_tool_calls = true;  // false: at most one call per turn
 };
 

@@ -76,7 +76,7 @@ void handle_chat(ServerContext& ctx, std::shared_ptr<HttpExchange> ex) {
   }
   auto shared = std::make_shared<ChatRequest>(std::move(req));
   auto tool_parsing = std::make_shared<tools::ParserOptions>(
-      tool_parsing_for(*model, shared->conversation, shared->tool_choice_none));
+      tool_parsing_for(*model, shared->conversation, shared->tool_choice));
   chat::Conversation conversation = std::move(shared->conversation);
   render_prompt(ctx, ex, *model, std::move(conversation),
                 [&ctx, ex, model, shared, tool_parsing](Result<chat::RenderedPrompt> rendered) {
@@ -102,6 +102,7 @@ void handle_chat(ServerContext& ctx, std::shared_ptr<HttpExchange> ex) {
     spec.starts_in_reasoning = spec.split_reasoning && prompt_opens_reasoning(rendered->text);
     spec.tool_parsing = std::move(*tool_parsing);
     spec.max_tool_calls = r.parallel_tool_calls ? 0 : 1;
+    enforce_tool_choice(*model, r.tool_choice, ex->request().request_id, &spec);
     if (log_level() <= LogLevel::kDebug)
       spec.prompt_map = chat_prompt_map(ex->request().body, std::move(rendered->text), ctx.options().prompt_hygiene);
 
