@@ -57,6 +57,9 @@ size_t CallObjectScanner::feed(std::string_view text) {
             if (key_done()) mode_ = Mode::kColon;
           } else if (value_done()) {
             mode_ = Mode::kAfterValue;
+            // The caller judges the name before anything after it is read, so that where a
+            // bad name breaks the call does not depend on how the text was cut.
+            if (member_ == Member::kName) return i;
           }
         }
         break;

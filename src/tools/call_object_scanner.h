@@ -31,8 +31,8 @@ class CallObjectScanner {
 
   explicit CallObjectScanner(bool name_first = false) : name_first_(name_first) {}
 
-  // Consumes bytes of `text` up to the end of the object or the first byte that cannot belong
-  // to it; returns how many.
+  // Consumes bytes of `text` up to the end of the object, the first byte that cannot belong to
+  // it, or the end of the name (for the caller to judge before more is read); returns how many.
   size_t feed(std::string_view text);
 
   Status status() const { return status_; }

@@ -102,6 +102,13 @@ void HarmonyParser::finish(std::vector<ToolEvent>* out) {
   first_new_ = out->size();
   while (step(true)) {
   }
+  if (state_ == State::kHeader && !header_shown()) {
+    // The answer never showed a header (no marker, not even "to="): it is text, which may be
+    // all whitespace ("to", " "); nothing it holds may be left out.
+    const std::string text = std::move(header_);
+    start_headerless();
+    body_content(text);
+  }
   if (state_ == State::kHeader && call_begun_) {
     AS_LOG_WARN("harmony: generation ended in the header of tool call {}", call_index_);
     end_call(false, false);
@@ -152,6 +159,10 @@ bool HarmonyParser::header_plausible() const {
   return h.size() < kTo.size() ? kTo.substr(0, h.size()) == h : h.substr(0, kTo.size()) == kTo;
 }
 
+bool HarmonyParser::header_shown() const {
+  return find_marker(raw_).at != std::string::npos || raw_.find("to=") != std::string::npos;
+}
+
 bool HarmonyParser::step_header(bool at_end) {
   const Found found = find_marker(buf_);
   const size_t upto = found.at != std::string::npos ? found.at
@@ -164,17 +175,23 @@ bool HarmonyParser::step_header(bool at_end) {
     header_is_text();
     return true;
   }
+  // Judged on the header's first kMaxHeaderBytes only, before its length, so that the outcome
+  // is the same however the text was cut (byte by byte, a call begins before the limit).
+  maybe_begin_call();
   if (header_.size() > kMaxHeaderBytes) {
     if (call_begun_) {
+      // The call breaks at the byte past the limit: the header before it is the call's raw
+      // text, the rest is text (never both: a non-streamed answer returns raw as content).
+      const std::string rest = header_.substr(kMaxHeaderBytes);
+      raw_.resize(raw_.size() - rest.size());
       end_call(false, true);
       start_headerless();
-      body_content(header_);
+      body_content(rest);
     } else {
       header_is_text();
     }
     return true;
   }
-  maybe_begin_call();
   if (found.at == std::string::npos) return false;
   buf_.erase(0, found.marker.size());
   if (found.marker == kMessage) {
@@ -269,7 +286,8 @@ void HarmonyParser::header_is_text() {
 void HarmonyParser::maybe_begin_call() {
   if (!options_.parse_calls || call_begun_) return;
   bool complete = false;
-  const std::string_view recipient = header_word(header_, "to=", &complete);
+  const std::string_view header = std::string_view(header_).substr(0, kMaxHeaderBytes);
+  const std::string_view recipient = header_word(header, "to=", &complete);
   if (!complete || !is_tool_recipient(recipient)) return;
   begin_call(tool_name_of(recipient));
 }

@@ -52,6 +52,9 @@ class HarmonyParser final : public ToolParser {
 
   // Whether header_ can still be a header (else the model skipped it and it is text).
   bool header_plausible() const;
+  // Whether the header being read has a marker or a recipient: only then is it one for sure
+  // (the answer's first header has no opener, so a plausible one may still be text).
+  bool header_shown() const;
   void start_header(bool after_start_token, std::string_view opener);
   void start_headerless();
   void header_is_text();

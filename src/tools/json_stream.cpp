@@ -115,6 +115,8 @@ bool JsonStream::step(unsigned char c, std::string* out) {
           out->push_back(static_cast<char>(c));
           mode_ = Mode::kNumber;
           num_ = c == '-' ? Num::kMinus : (c == '0' ? Num::kZero : Num::kInt);
+          range_ = NumberRange();
+          if (c != '-') range_.int_digit(static_cast<char>(c));
           return true;
         }
         if (c == 't' || c == 'f' || c == 'n') {
@@ -185,9 +187,12 @@ bool JsonStream::step(unsigned char c, std::string* out) {
         return string_byte(c, out);
       case Mode::kNumber: {
         bool ok = false;
+        NumberRange range = range_;
+        const char ch = static_cast<char>(c);
         switch (num_) {
           case Num::kMinus:
             if (is_digit(c)) num_ = c == '0' ? Num::kZero : Num::kInt, ok = true;
+            if (ok) range.int_digit(ch);
             break;
           case Num::kZero:
             if (c == '.')
@@ -197,18 +202,18 @@ bool JsonStream::step(unsigned char c, std::string* out) {
             break;
           case Num::kInt:
             if (is_digit(c))
-              ok = true;
+              ok = true, range.int_digit(ch);
             else if (c == '.')
               num_ = Num::kDot, ok = true;
             else if (c == 'e' || c == 'E')
               num_ = Num::kE, ok = true;
             break;
           case Num::kDot:
-            if (is_digit(c)) num_ = Num::kFrac, ok = true;
+            if (is_digit(c)) num_ = Num::kFrac, ok = true, range.fraction_digit(ch);
             break;
           case Num::kFrac:
             if (is_digit(c))
-              ok = true;
+              ok = true, range.fraction_digit(ch);
             else if (c == 'e' || c == 'E')
               num_ = Num::kE, ok = true;
             break;
@@ -216,15 +221,19 @@ bool JsonStream::step(unsigned char c, std::string* out) {
             if (c == '+' || c == '-')
               num_ = Num::kESign, ok = true;
             else if (is_digit(c))
-              num_ = Num::kExp, ok = true;
+              num_ = Num::kExp, ok = true, range.exponent_digit(ch);
+            if (c == '-') range.exponent_negative();
             break;
           case Num::kESign:
           case Num::kExp:
-            if (is_digit(c)) num_ = Num::kExp, ok = true;
+            if (is_digit(c)) num_ = Num::kExp, ok = true, range.exponent_digit(ch);
             break;
         }
         if (ok) {
-          out->push_back(static_cast<char>(c));
+          // A digit that takes the number past a double's range offends like any bad byte.
+          if (range.overflows()) return broken_ = true, false;
+          range_ = range;
+          out->push_back(ch);
           return true;
         }
         const bool can_end =

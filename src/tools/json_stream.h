@@ -13,7 +13,8 @@
 // appending closing() — it never has to take emitted text back.
 //
 // Strictness is that of RFC 8259 plus what nlohmann::json enforces: valid UTF-8, \u escapes that
-// pair surrogates correctly, no leading zeros, no trailing commas, no comments.
+// pair surrogates correctly, no leading zeros, no trailing commas, no comments, no number too
+// large for a double (number_range.h).
 #pragma once
 
 #include <cstddef>
@@ -21,6 +22,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "tools/number_range.h"
 
 namespace agentserve::tools {
 
@@ -110,6 +113,7 @@ class JsonStream {
   unsigned char utf8_lo_ = 0x80, utf8_hi_ = 0xBF;  // allowed range of the next one
   // numbers and literals
   Num num_ = Num::kMinus;
+  NumberRange range_;
   std::string_view literal_;
   size_t literal_pos_ = 0;
 };

@@ -100,7 +100,7 @@ class Llama3JsonParser final : public CallStreamParser {
     if (call_begun()) call_args(scanner_.take_args());
     switch (scanner_.status()) {
       case CallObjectScanner::Status::kInProgress:
-        return false;
+        return !buf_.empty();  // the scanner stops after the name
       case CallObjectScanner::Status::kComplete:
         end_call();
         after_call_ = true;

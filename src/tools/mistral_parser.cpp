@@ -124,6 +124,7 @@ class MistralParser final : public CallStreamParser {
         const size_t pos = buf_.find(kArgs);
         if (pos == std::string::npos) {
           if (buf_.size() <= kMaxIdBytes + kArgs.size()) return false;
+          consume(kMaxIdBytes);  // as when [ARGS] comes too late: the same break however cut
           break_call("{}", "[ARGS] was expected after the call id");
           state_ = State::kText;
           return true;
@@ -168,7 +169,7 @@ class MistralParser final : public CallStreamParser {
     if (call_begun()) call_args(scanner_.take_args());
     switch (scanner_.status()) {
       case CallObjectScanner::Status::kInProgress:
-        return false;
+        return !buf_.empty();  // the scanner stops after the name
       case CallObjectScanner::Status::kComplete:
         end_call();
         state_ = State::kListNext;

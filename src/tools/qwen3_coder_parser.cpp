@@ -14,7 +14,8 @@
 //
 // Values are typed by the tool's schema (param_value.h): string parameters stream as JSON
 // string fragments while they are generated — a file body reaches the client as it is written —
-// and other values are converted when their parameter ends. The arguments object is built in
+// and other values are converted when their parameter ends. Bytes that are not UTF-8 become
+// U+FFFD, so that the arguments always parse. The arguments object is built in
 // generation order: "{" with the first parameter, `"P": ` once its name is complete, "}" at
 // </function>. Text, whitespace and break rules are CallStreamParser's.
 #include <algorithm>
@@ -61,9 +62,21 @@ std::string_view name_before_gt(std::string_view s, bool* more) {
   return trim_space(part);
 }
 
+// Raw text into a JSON string. Bytes that are not UTF-8 (a cut or corrupted character) become
+// U+FFFD: JSON text must be UTF-8, and the arguments must parse. Streamed pieces never end
+// inside a character (step_value holds an incomplete one), so a piece's replacement is the one
+// the whole value would get.
+void append_json_text(std::string* out, std::string_view text) {
+  if (utf8_is_valid(text)) {
+    append_json_string_body(out, text);
+  } else {
+    append_json_string_body(out, utf8_sanitize(text));
+  }
+}
+
 std::string json_string(std::string_view text) {
   std::string out = "\"";
-  append_json_string_body(&out, text);
+  append_json_text(&out, text);
   out += '"';
   return out;
 }
@@ -227,7 +240,7 @@ class Qwen3CoderParser final : public CallStreamParser {
     if (done.empty()) return false;
     if (param_.raw_string) {
       std::string fragment;
-      append_json_string_body(&fragment, done);
+      append_json_text(&fragment, done);
       call_args(std::move(fragment));
     } else {
       value_raw_.append(done);
@@ -269,7 +282,7 @@ class Qwen3CoderParser final : public CallStreamParser {
   void end_value(std::string_view tail) {
     if (param_.raw_string) {
       std::string fragment;
-      append_json_string_body(&fragment, tail);
+      append_json_text(&fragment, tail);
       fragment += '"';
       call_args(std::move(fragment));
       return;

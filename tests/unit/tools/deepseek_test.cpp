@@ -93,5 +93,18 @@ TEST(DeepSeek, MalformedAndTruncated) {
   check_case(deepseek(), tok(), cut, kMarkers);
 }
 
+// Found by fuzz_test: a number too large for a double (nlohmann::json rejects it) breaks the
+// call at the digit that makes it so; the arguments before it still parse.
+TEST(DeepSeek, NumberTooLargeBreaksTheCall) {
+  ParseCase c;
+  c.label = "1e1234";
+  const std::string head = kCallBegin + "search" + kSep + "{\"q\": 1e0123";
+  c.output = head + "4567890}" + kCallEnd;
+  c.expected = {begin_ev(0, "search"), args_ev(0, "{\"q\": 1e0123}"), end_ev(0, false, head),
+                text_ev("4567890}" + kCallEnd)};
+  c.name_ends = {"search" + kSep};
+  check_case(deepseek(), tok(), c, kMarkers);
+}
+
 }  // namespace
 }  // namespace agentserve::tools::testing

@@ -192,5 +192,25 @@ TEST(Harmony, TruncatedInsideArgumentsOrHeader) {
         {reasoning_ev("x"), begin_ev(0, "get_weather"), end_ev(0, false, mid_header)});
 }
 
+// Found by fuzz_test: an answer that only begins like the first header's recipient (" to=")
+// and ends there is text; it was left out as a cut-off header.
+TEST(Harmony, AnswerThatOnlyBeginsLikeAHeaderIsText) {
+  check(options(), "to", {text_ev("to")});
+  check(options(), " ", {text_ev(" ")});
+  check(options(false), " t", {text_ev(" t")});
+}
+
+// Found by fuzz_test: a call's header past 512 bytes breaks the call at the limit, whether the
+// header came in one piece or byte by byte (whole, it used to be text without a call), and its
+// bytes are either the call's raw text or content, never both.
+TEST(Harmony, CallHeaderPastTheLimitBreaksAtTheLimit) {
+  const std::string text =
+      "<|channel|>commentary to=functions.run " + std::string(600, 'x') + "<|message|>{}";
+  check(options(), text,
+        {begin_ev(0, "run"), args_ev(0, "{}"), end_ev(0, false, text.substr(0, 512)),
+         text_ev(text.substr(512))},
+        {"to=functions.run "});
+}
+
 }  // namespace
 }  // namespace agentserve::tools::testing

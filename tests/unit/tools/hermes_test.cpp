@@ -99,6 +99,20 @@ TEST(Hermes, BadNameIsText) {
   check_case(hermes(), tok(), c, kMarkers);
 }
 
+// Found by fuzz_test: the bad name breaks the call where the name ends, however the text was
+// cut; the <tool_call> written after it opens the next call (whole, the scanner used to read on
+// and take it in as a member name, so the call was text).
+TEST(Hermes, BadNameBreaksWhereTheNameEnds) {
+  ParseCase c;
+  c.label = "bad name, then a call";
+  c.output = "<tool_call>{\"name\": \"\", \"<tool_call>{\"arguments\": {}, \"name\": \"search\"}";
+  c.expected = {text_ev("<tool_call>{\"name\": \"\", \""), begin_ev(0, "search"), args_ev(0, "{}"),
+                end_ev(0)};
+  c.name_ends = {"\"search\""};
+  // No marker check: the broken call's <tool_call> is text (the expected events say so).
+  check_case(hermes(), tok(), c, {});
+}
+
 TEST(Hermes, BreakAfterBeginClosesTheArguments) {
   ParseCase c;
   c.label = "broken";

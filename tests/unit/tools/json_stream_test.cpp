@@ -454,5 +454,47 @@ TEST(JsonStream, AnyTopLevelValue) {
   EXPECT_EQ(cut.state(), JsonStream::State::kInProgress);
 }
 
+// Found by fuzz_test: nlohmann::json rejects a number that rounds to infinity, so JsonStream
+// stops at the digit that takes a number there; the exact limit is 2^1024 - 2^970 (309 digits).
+TEST(JsonStream, NumberTooLargeForADoubleBreaksAtItsDigit) {
+  const std::string limit =
+      "179769313486231580793728971405303415079934132710037826936173778980444968292764750946649017"
+      "977587207096330286416692887910946555547851940402630657488671505820681908902000708383676273"
+      "854845817711531764475730270069855571366959622842914819860834936475292719074168444365510704"
+      "342711559699508093042880177904174497792";
+  std::string below = limit;
+  below.back() = '1';
+  for (const std::string& fits :
+       {std::string("1e308"), std::string("1.7976931348623157e308"), std::string("-1e-400"),
+        std::string("0.0e99999"), below, std::string("0.") + limit + "e308"}) {
+    const std::string text = "{\"a\": " + fits + "}";
+    JsonStream js;
+    std::string out;
+    EXPECT_EQ(js.feed(text, &out), text.size()) << fits;
+    EXPECT_EQ(js.state(), JsonStream::State::kComplete) << fits;
+    EXPECT_TRUE(parses(out)) << fits;
+  }
+  struct Case {
+    std::string number;
+    size_t good;  // bytes of it before the offending digit
+  };
+  const Case cases[] = {{"1e309", 4},
+                        {"-1e400", 5},
+                        {"1e01234567890", 6},
+                        {"1.7976931348623159e308", 21},
+                        {limit, limit.size() - 1},
+                        {std::string(400, '9'), 308},
+                        {"0.00" + limit + "e311", 4 + limit.size() + 3}};
+  for (const auto& c : cases) {
+    const std::string text = "{\"a\": " + c.number + "}";
+    EXPECT_FALSE(parses(text)) << c.number;  // nlohmann agrees that it is too large
+    JsonStream js;
+    std::string out;
+    EXPECT_EQ(js.feed(text, &out), 6 + c.good) << c.number;
+    EXPECT_EQ(js.state(), JsonStream::State::kBroken) << c.number;
+    EXPECT_TRUE(parses(out + js.closing())) << out + js.closing();
+  }
+}
+
 }  // namespace
 }  // namespace agentserve::tools

@@ -89,5 +89,19 @@ TEST(Mistral, BrokenAndTruncated) {
   check_case(mistral(), tok(), t, kMarkers);
 }
 
+// Found by fuzz_test: an id that runs past 64 bytes without [ARGS] breaks the call after those
+// 64 bytes, whether [ARGS] comes later in the same piece or the stream is cut byte by byte.
+TEST(Mistral, CallIdTooLongBreaksAfterItsLimit) {
+  ParseCase c;
+  c.label = "long id";
+  const std::string head = "[TOOL_CALLS]search[CALL_ID]";
+  c.output = head + std::string(80, 'x') + "[ARGS]{}";
+  c.expected = {begin_ev(0, "search"), args_ev(0, "{}"),
+                end_ev(0, false, head + std::string(64, 'x')),
+                text_ev(std::string(16, 'x') + "[ARGS]{}")};
+  c.name_ends = {"search["};
+  check_case(mistral(), tok(), c, kMarkers);
+}
+
 }  // namespace
 }  // namespace agentserve::tools::testing

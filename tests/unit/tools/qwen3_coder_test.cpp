@@ -317,5 +317,24 @@ TEST(Qwen3Coder, MarkerLikeTextOutsideCallsIsText) {
   check(options(), text, {text_ev(text)});
 }
 
+// Found by fuzz_test: bytes that are not UTF-8 (a cut or corrupted character) in a value
+// become U+FFFD, so that the arguments are JSON (they were passed through, and did not parse).
+// Not through check(): the tokenizer would not round-trip them.
+TEST(Qwen3Coder, ValueBytesThatAreNotUtf8BecomeReplacementCharacters) {
+  const std::string text =
+      "<tool_call>\n<function=configure>\n<parameter=anything>\nab\xF0\x9F cd\xE4\xB8\n"
+      "</parameter>\n<parameter=count>\n\xFF\n</parameter>\n</function>\n</tool_call>";
+  const std::string args =
+      "{\"anything\": \"ab\xEF\xBF\xBD cd\xEF\xBF\xBD\", \"count\": \"\xEF\xBF\xBD\"}";
+  const std::vector<ToolEvent> expected = {begin_ev(0, "configure"), args_ev(0, args), end_ev(0)};
+  EXPECT_TRUE(Json::accept(args));
+  std::vector<std::string> bytes;
+  for (char c : text) bytes.emplace_back(1, c);
+  EXPECT_EQ(normalized(run_parser(options(), {text})), expected);
+  EXPECT_EQ(normalized(run_parser(options(), bytes)), expected);
+  for (uint32_t seed = 1; seed <= 20; ++seed)
+    EXPECT_EQ(normalized(run_parser(options(), random_pieces(text, seed))), expected) << seed;
+}
+
 }  // namespace
 }  // namespace agentserve::tools::testing
