@@ -71,6 +71,14 @@ void Engine::submit(GenerationRequest request) {
   submit_cv_.notify_one();
 }
 
+void Engine::submit_all(std::vector<GenerationRequest> requests) {
+  {
+    std::lock_guard<std::mutex> lock(submit_mutex_);
+    for (GenerationRequest& r : requests) submitted_.push_back(std::move(r));
+  }
+  submit_cv_.notify_one();
+}
+
 void Engine::request_cache_clear(std::function<void(CacheClearResult)> done) {
   {
     std::lock_guard<std::mutex> lock(submit_mutex_);

@@ -100,6 +100,8 @@ class Engine {
   // Validates and queues a request. Problems with the request itself (empty prompt, prompt
   // longer than the context) arrive as a kError finish event on its channel.
   void submit(GenerationRequest request);
+  // Several requests at once: the engine sees all of them at its next step, never a part.
+  void submit_all(std::vector<GenerationRequest> requests);
 
   void start();  // runs the loop on a new thread until stop()
   void stop();

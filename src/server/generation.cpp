@@ -33,7 +33,9 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
       parser_ = tools::make_parser(tp);
   }
 
-  void start() {
+  // The engine request of this stream, with the stream wired to its events; the caller submits
+  // it (start_generations submits several at once).
+  GenerationRequest prepare() {
     GenerationRequest req;
     static std::atomic<uint64_t> next_id{1};
     req.id = next_id.fetch_add(1);
@@ -63,7 +65,7 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
       history_entry_ = ctx_.prompt_history().match_and_add(spec_.prompt, &common_prefix_);
     submitted_ = Clock::now();
     answer_text(spec_.output_prefix);
-    model_.engine->submit(std::move(req));
+    return req;
   }
 
  private:
@@ -288,11 +290,23 @@ class OwningSink : public GenerationSink {
 void start_generation(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange,
                       const ServedModel& model, GenerationSpec spec,
                       std::shared_ptr<GenerationSink> sink) {
-  auto owning = std::make_shared<OwningSink>(std::move(sink));
-  auto stream = std::make_shared<GenerationStream>(ctx, std::move(exchange), model,
-                                                   std::move(spec), owning);
-  owning->hold(stream);
-  stream->start();
+  std::vector<GenerationSpec> specs;
+  specs.push_back(std::move(spec));
+  start_generations(ctx, std::move(exchange), model, std::move(specs), {std::move(sink)});
+}
+
+void start_generations(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange,
+                       const ServedModel& model, std::vector<GenerationSpec> specs,
+                       std::vector<std::shared_ptr<GenerationSink>> sinks) {
+  std::vector<GenerationRequest> requests;
+  requests.reserve(specs.size());
+  for (size_t i = 0; i < specs.size(); ++i) {
+    auto owning = std::make_shared<OwningSink>(std::move(sinks[i]));
+    auto stream = std::make_shared<GenerationStream>(ctx, exchange, model, std::move(specs[i]), owning);
+    owning->hold(stream);
+    requests.push_back(stream->prepare());
+  }
+  model.engine->submit_all(std::move(requests));
 }
 
 }  // namespace agentserve::server

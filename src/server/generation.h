@@ -102,4 +102,11 @@ void start_generation(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange
                       const ServedModel& model, GenerationSpec spec,
                       std::shared_ptr<GenerationSink> sink);
 
+// Several generations of one request (OpenAI `n`), submitted to the engine together: they are
+// admitted in the same step, so a seeded request computes the same batches — and samples the
+// same tokens — every time it is sent, whatever else the engine is doing.
+void start_generations(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange,
+                       const ServedModel& model, std::vector<GenerationSpec> specs,
+                       std::vector<std::shared_ptr<GenerationSink>> sinks);
+
 }  // namespace agentserve::server

@@ -395,6 +395,32 @@ struct HttpServer::Impl {
     return total;
   }
 
+  // Closing a socket whose client is still sending (the rest of a body over the limit) makes
+  // the kernel answer with a reset, which can destroy the response before the client reads
+  // it. So: end our side, then read and drop what still arrives until the client closes, for
+  // at most 2 s and 256 MiB.
+  static asio::awaitable<void> lingering_close(tcp::socket& socket) {
+    beast::error_code ec;
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) co_return;
+    asio::steady_timer deadline(socket.get_executor());
+    deadline.expires_after(std::chrono::seconds(2));
+    deadline.async_wait([&socket](beast::error_code e) {
+      if (!e) {
+        beast::error_code ignored;
+        socket.cancel(ignored);
+      }
+    });
+    std::vector<char> sink(64 * 1024);
+    size_t dropped = 0;
+    while (dropped < (256u << 20)) {
+      const size_t n = co_await socket.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      dropped += n;
+    }
+    deadline.cancel();
+  }
+
   asio::awaitable<void> connection(tcp::socket socket) {
     beast::flat_buffer buffer;
     beast::error_code ec;
@@ -428,6 +454,7 @@ struct HttpServer::Impl {
         co_await ex->serve(socket, false);
         ex->stop_watching(socket);
         ctx.metrics().count_request(endpoint_label(ex->request(), false), 413);
+        co_await lingering_close(socket);
         co_return;
       }
       if (ec) co_return;  // EOF, reset or garbage: drop the connection

@@ -45,9 +45,13 @@ void run_choices(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange,
   auto fanout = std::make_shared<Fanout>();
   fanout->encoder = std::move(encoder);
   fanout->remaining = n;
-  for (int i = 0; i < n; ++i)
-    start_generation(ctx, exchange, model, spec_for_choice(base, i),
-                     std::make_shared<ChoiceSink>(fanout, i));
+  std::vector<GenerationSpec> specs;
+  std::vector<std::shared_ptr<GenerationSink>> sinks;
+  for (int i = 0; i < n; ++i) {
+    specs.push_back(spec_for_choice(base, i));
+    sinks.push_back(std::make_shared<ChoiceSink>(fanout, i));
+  }
+  start_generations(ctx, exchange, model, std::move(specs), std::move(sinks));
 }
 
 }  // namespace agentserve::server::openai
