@@ -104,7 +104,7 @@ void Tokenizer::Impl::encode(std::string_view text, SpecialTokenMode mode,
     return protected_decision(*protected_ranges, b, end);
   };
 
-  auto on_raw_text = [&](size_t run_begin, size_t run_end) {
+  auto encode_run = [&](size_t run_begin, size_t run_end) {
     const std::string_view run = text.substr(run_begin, run_end - run_begin);
     std::string storage;
     const std::string_view norm = normalizer.normalize(run, &storage);
@@ -129,6 +129,22 @@ void Tokenizer::Impl::encode(std::string_view text, SpecialTokenMode mode,
     normalized_matcher.split(
         norm, accept_normalized,
         [&](size_t b, size_t e) { encode_plain(norm.substr(b, e - b), out); }, push_token);
+  };
+
+  // A run's ids depend only on its bytes and the mode, unless a protected range reaches into
+  // it (special-token text from a client, rare): then it is encoded without the cache.
+  auto on_raw_text = [&](size_t run_begin, size_t run_end) {
+    const std::string_view run = text.substr(run_begin, run_end - run_begin);
+    bool cacheable = run.size() >= tok::RunCache::kMinRunBytes;
+    if (cacheable && protected_ranges != nullptr) {
+      for (const ByteRange& r : *protected_ranges)
+        if (r.first <= run_end && r.second >= run_begin) cacheable = false;
+    }
+    const int mode_key = static_cast<int>(mode);
+    if (cacheable && run_cache->lookup(run, mode_key, out)) return;
+    const size_t before = out->size();
+    encode_run(run_begin, run_end);
+    if (cacheable) run_cache->insert(run, mode_key, out->data() + before, out->size() - before);
   };
 
   if (raw_matcher.empty()) {
@@ -162,6 +178,8 @@ void Tokenizer::encode_protected_append(std::string_view text,
   const std::vector<ByteRange> ranges = normalize_ranges(protected_ranges, text.size());
   impl_->encode(text, SpecialTokenMode::kRecognize, ranges.empty() ? nullptr : &ranges, out);
 }
+
+void Tokenizer::set_run_cache_budget(size_t bytes) const { impl_->run_cache->set_budget(bytes); }
 
 std::vector<ByteRange> Tokenizer::special_token_spans(std::string_view text) const {
   std::vector<ByteRange> spans;

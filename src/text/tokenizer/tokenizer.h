@@ -98,6 +98,11 @@ class Tokenizer {
   void encode_protected_append(std::string_view text, std::span<const ByteRange> protected_ranges,
                                std::vector<int32_t>* out) const;
 
+  // Runs of text between added tokens are encoded independently; their ids are cached (64 MiB
+  // by default, least recently used first out), so the unchanged part of a follow-up prompt is
+  // not encoded again. 0 turns the cache off. Results never depend on it.
+  void set_run_cache_budget(size_t bytes) const;
+
   // Every occurrence of a special token's text in `text` (leftmost-longest, not overlapping),
   // as byte ranges in text order: where encode(text, kRecognize) may produce special tokens.
   // The chat layer uses it to keep special-token text in user content from becoming tokens.

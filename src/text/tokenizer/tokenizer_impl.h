@@ -12,6 +12,7 @@
 #include "text/tokenizer/bpe.h"
 #include "text/tokenizer/normalizer.h"
 #include "text/tokenizer/pre_tokenizer.h"
+#include "text/tokenizer/run_cache.h"
 #include "text/tokenizer/tokenizer.h"
 #include "text/tokenizer/tokenizer_json.h"
 
@@ -37,6 +38,9 @@ struct Tokenizer::Impl {
   std::string bos_text;
   std::string eos_text;
   std::string default_template;
+  // Ids of runs between added tokens already encoded (run_cache.h).
+  std::unique_ptr<tok::RunCache> run_cache = std::make_unique<tok::RunCache>(kDefaultRunCacheBytes);
+  static constexpr size_t kDefaultRunCacheBytes = 64u << 20;
 
   // protected_ranges: sorted, merged, non-empty; null for none.
   void encode(std::string_view text, SpecialTokenMode mode,
