@@ -1,6 +1,6 @@
 // Qwen3-Coder's XML tool calls end to end — the format every peer has shipped bugs in (calls
 // left in content, dropped, rejected on long file writes). The tiny test model serves Qwen3-
-// Coder's real chat template (../shared/fixtures), so the format is detected from it; the model
+// Coder's real chat template (tests/template/fixtures), so the format is detected from it; the model
 // is scripted (serve --test-script) to write calls whose values the parser types from the
 // tool's JSON schema.
 import { test, before, after } from "node:test";
@@ -13,7 +13,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import { startServer, derivedModel } from "./lib/server.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const TEMPLATE = path.join(ROOT, "../shared/fixtures/chat_templates/qwen3-coder.jinja");
+const TEMPLATE = path.join(ROOT, "tests/template/fixtures/qwen3-coder.jinja");
 
 function coderModel() {
   return derivedModel("qwen3-tiny-coder-template", (dir) => {

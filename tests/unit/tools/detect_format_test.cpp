@@ -62,11 +62,6 @@ TEST(DetectFormat, RequiredFixtures) {
                 });
 }
 
-TEST(DetectFormat, GptOss) {
-  expect_folder(kTestData / "fixtures" / "chat_templates",
-                {{"gpt-oss.jinja", ToolFormat::kHarmony}});
-}
-
 TEST(DetectFormat, ExtraFixtures) {
   // Seed-OSS wraps <function=...> in <seed:tool_call>; functionary v3.1 prints <|python_tag|>
   // but calls as <function=NAME>{...}; Command R, Nemotron, Granite, Kimi, firefunction and

@@ -219,8 +219,8 @@ TEST(RoundTrip, DeepSeekV31) {
 TEST(RoundTrip, GptOssHarmony) {
   // The template renders a tool-call turn's content as its analysis message, one call per
   // turn; <|call|> ends generation (a stop token), so the turn is cut there.
-  Template t{"gpt-oss.jinja",
-             read_file(kTestData / "fixtures" / "chat_templates" / "gpt-oss.jinja"),
+  Template t{"openai-gpt-oss-120b.jinja",
+             read_file(kTestData / "template" / "fixtures_extra" / "openai-gpt-oss-120b.jinja"),
              {{"bos_token", "<|startoftext|>"}, {"eos_token", "<|return|>"}},
              "gptoss",
              "<|call|>"};
