@@ -86,5 +86,21 @@ int main(int argc, char** argv) {
   std::printf("  OpenAI JSON -> conversation        %.3f ms median\n", median(parse_ms));
   std::printf("  adapt + render + tokenize          %.3f ms median (tokenizing alone %.3f ms)\n",
               median(render_ms), median(encode_ms));
+  // The same prompt again and again is what the tokenizer's run cache is for (an agent's next
+  // turn repeats all but its newest messages); the reference is the same encode without it.
+  (*tok)->set_run_cache_budget(0);
+  std::vector<double> uncached_ms;
+  chat::Conversation conv;
+  chat::ParseNotes notes;
+  conv.messages = *chat::messages_from_openai(request["messages"], &notes);
+  conv.tools = *chat::tools_from_openai(request["tools"]);
+  const std::string text = (*chat)->render(conv)->text;
+  for (int i = 0; i < std::max(1, iters / 5); ++i) {
+    const double t0u = now_ms();
+    const auto ids = (*tok)->encode(text);
+    uncached_ms.push_back(now_ms() - t0u);
+    (void)ids;
+  }
+  std::printf("  tokenizing without the run cache   %.3f ms median\n", median(uncached_ms));
   return 0;
 }
