@@ -48,40 +48,48 @@ tools::ParserOptions tool_parsing_for(const ServedModel& model, const chat::Conv
   return options;
 }
 
-void enforce_tool_choice(const ServedModel& model, const ToolChoice& choice, const std::string& request_id,
-                         GenerationSpec* spec) {
-  if (choice.mode != ToolChoice::Mode::kRequired && choice.mode != ToolChoice::Mode::kNamed) return;
+std::optional<ToolChoicePrefill> tool_choice_prefill(const ServedModel& model, const ToolChoice& choice,
+                                                    const std::string& request_id, size_t prompt_tokens,
+                                                    bool starts_in_reasoning) {
+  if (choice.mode != ToolChoice::Mode::kRequired && choice.mode != ToolChoice::Mode::kNamed) return std::nullopt;
   const std::string what = choice.mode == ToolChoice::Mode::kNamed ? "the tool \"" + choice.name + "\"" : "a tool call";
   const auto prefix = tools::call_prefix(model.tool_format, choice.name);
   if (!prefix) {
     AS_LOG_WARN("{}: tool_choice asks for {}, but the model's tool-call format is unknown "
                 "(--tool-format): not enforced",
                 request_id, what);
-    return;
+    return std::nullopt;
   }
   if (!model.tokenizer->special_token_spans(choice.name).empty()) {
     AS_LOG_WARN("{}: tool_choice names a tool whose name holds special-token text: not enforced", request_id);
-    return;
+    return std::nullopt;
   }
-  if (spec->starts_in_reasoning) {
+  if (starts_in_reasoning) {
     AS_LOG_WARN("{}: tool_choice asks for {}, but the prompt opens a reasoning block: not enforced",
                 request_id, what);
-    return;
+    return std::nullopt;
   }
-  const std::vector<int32_t> ids = model.tokenizer->encode(*prefix, SpecialTokenMode::kRecognize);
-  const auto room = static_cast<int64_t>(model.max_context) - static_cast<int64_t>(spec->prompt.size() + ids.size());
-  if (room < 1) {
+  ToolChoicePrefill p{*prefix, model.tokenizer->encode(*prefix, SpecialTokenMode::kRecognize), what};
+  if (prompt_tokens + p.ids.size() >= static_cast<size_t>(model.max_context)) {
     AS_LOG_WARN("{}: tool_choice asks for {}, but the call's opening does not fit the context: not enforced",
                 request_id, what);
-    return;
+    return std::nullopt;
   }
+  return p;
+}
+
+void enforce_tool_choice(const ServedModel& model, const ToolChoice& choice, const std::string& request_id,
+                         GenerationSpec* spec) {
+  auto p = tool_choice_prefill(model, choice, request_id, spec->prompt.size(), spec->starts_in_reasoning);
+  if (!p) return;
+  spec->prompt.insert(spec->prompt.end(), p->ids.begin(), p->ids.end());
   // The output must still fit the context behind the opening.
+  const auto room = static_cast<int64_t>(model.max_context) - static_cast<int64_t>(spec->prompt.size());
   spec->max_tokens = static_cast<int32_t>(std::min<int64_t>(spec->max_tokens, room));
-  spec->prompt.insert(spec->prompt.end(), ids.begin(), ids.end());
-  spec->output_prefix = *prefix;
+  spec->output_prefix = std::move(p->text);
   // The turn is a call from its first token: no reasoning block can open before it.
   spec->split_reasoning = false;
-  AS_LOG_INFO("{}: tool_choice: the turn starts as {} ({} prefill tokens)", request_id, what, ids.size());
+  AS_LOG_INFO("{}: tool_choice: the turn starts as {} ({} prefill tokens)", request_id, p->what, p->ids.size());
 }
 
 }  // namespace agentserve::server

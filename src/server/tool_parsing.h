@@ -5,7 +5,9 @@
 // the turn is a call; its arguments are not constrained until constrained decoding lands.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "server/generation.h"
 #include "server/server_context.h"
@@ -32,6 +34,18 @@ void check_tool_choice(const ToolChoice& choice, const chat::Conversation& conve
 
 tools::ParserOptions tool_parsing_for(const ServedModel& model, const chat::Conversation& conversation,
                                       const ToolChoice& choice);
+
+// The call opening that enforces tool_choice "required"/"any" or a named tool for a prompt of
+// `prompt_tokens`: its text and ids; nullopt when the choice asks for no call or cannot be
+// forced this way (logged: unknown format, a prompt that opens a reasoning block, no room).
+struct ToolChoicePrefill {
+  std::string text;
+  std::vector<int32_t> ids;
+  std::string what;  // for log lines: "a tool call", "the tool \"NAME\""
+};
+std::optional<ToolChoicePrefill> tool_choice_prefill(const ServedModel& model, const ToolChoice& choice,
+                                                    const std::string& request_id, size_t prompt_tokens,
+                                                    bool starts_in_reasoning);
 
 // Applies tool_choice to a spec whose prompt and tool_parsing are set: for "required"/"any" or
 // a named tool, appends the call opening to spec->prompt and sets spec->output_prefix, so the

@@ -391,6 +391,11 @@ test("Anthropic: tool_choice tool and any make the turn a call", async () => {
     tool_choice: { type: "any" },
   });
   assert.deepEqual(any.content.map((b) => [b.type, b.name, b.input]), [["tool_use", "get_weather", { city: "Rome" }]]);
+  // count_tokens stays exact: it counts the prefilled opening too.
+  const counted = await anthropic.messages.countTokens({
+    model: "claude-sonnet-4-5", messages: ask("Use any tool."), tools: TOOLS_ANTHROPIC, tool_choice: { type: "any" },
+  });
+  assert.equal(counted.input_tokens, any.usage.input_tokens + any.usage.cache_read_input_tokens);
   await assert.rejects(
     anthropic.messages.create({ model: "claude-sonnet-4-5", max_tokens: 5, messages: ask("x"), tools: TOOLS_ANTHROPIC,
                                 tool_choice: { type: "tool", name: "nope" } }),
