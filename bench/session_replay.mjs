@@ -15,7 +15,7 @@
 // previous turn's tool call, 200–4,000 tokens of code/grep/prose, then a short user text) and a
 // mid-conversation `role: "system"` reminder. The assistant turn kept in the history is what the
 // server streamed back (its text, and thinking if any) plus a synthetic tool_use block (the
-// model's tool calls come back as text until the tool-call parser lands). Requests carry
+// random-weight test model writes no calls of its own). Requests carry
 // `thinking: {type: "adaptive"}`, `metadata`, `cache_control` on the last two system blocks and
 // `max_tokens` 40 (the random-weight model never stops on its own, so every turn generates 40).
 //
