@@ -197,8 +197,11 @@ Result<TemplateCapabilities> probe_capabilities(const tmpl::Template& t, std::st
   auto accepts = [&](const ordered_json& args, const std::string& id, const ordered_json& content) {
     auto out = round(args, id, content);
     // Printed as JSON, not as a Python dict ('probe_key'); null content not printed as "None".
-    return has(out, kArgValue) && out->find("'probe_key'") == std::string::npos &&
-           out->find("None") == std::string::npos;
+    // A string must print as the very text sent: Llama 3.x pipes arguments through tojson,
+    // which turns a string into a quoted, escaped string literal (the value is still there,
+    // but the model never wrote that) — such templates take only objects.
+    const bool printed = args.is_string() ? has(out, args.get<std::string>().c_str()) : has(out, kArgValue);
+    return printed && out->find("'probe_key'") == std::string::npos && out->find("None") == std::string::npos;
   };
   bool found = false;
   ordered_json content_that_works;

@@ -42,13 +42,14 @@ export function testModel(name) {
   return dir;
 }
 
-// A variant of the tiny Qwen3 test model, made once under the models directory as `api-NAME`:
-// its files are copied into a private directory, `edit(dir)` changes them, and the directory is
-// renamed into place (concurrent test files may race; the loser's copy is dropped).
-export function derivedModel(name, edit) {
-  const src = testModel("qwen3-tiny");
-  const base = process.env.AGENTSERVE_TEST_MODELS_DIR || path.join(os.tmpdir(), "agentserve-test-models");
-  const dir = path.join(base, `api-${name}`);
+// A variant of a tiny test model (`base`, one of MODELS; Qwen3 by default), made once under the
+// models directory as `api-NAME`: its files are copied into a private directory, `edit(dir)`
+// changes them, and the directory is renamed into place (concurrent test files may race; the
+// loser's copy is dropped).
+export function derivedModel(name, edit, base = "qwen3-tiny") {
+  const src = testModel(base);
+  const models = process.env.AGENTSERVE_TEST_MODELS_DIR || path.join(os.tmpdir(), "agentserve-test-models");
+  const dir = path.join(models, `api-${name}`);
   if (fs.existsSync(path.join(dir, "config.json"))) return dir;
   const tmp = `${dir}.tmp-${process.pid}`;
   fs.mkdirSync(tmp, { recursive: true });

@@ -43,6 +43,10 @@ TEST(Capabilities, MatchWhatTheTemplatesSay) {
     EXPECT_FALSE(c.requires_alternation);
     EXPECT_FALSE(c.developer_role);
   }
+  // Llama 3.3 prints `tool_call.arguments | tojson`: a string would come out as a quoted string
+  // literal, not as the JSON the model wrote, so only objects count.
+  EXPECT_TRUE(caps.at("fixture/llama-3.3").object_arguments);
+  EXPECT_FALSE(caps.at("fixture/llama-3.3").string_arguments);
   // Qwen3-Coder iterates `tool_call.arguments.items()`: objects only.
   EXPECT_TRUE(caps.at("fixture/qwen3-coder").object_arguments);
   EXPECT_FALSE(caps.at("fixture/qwen3-coder").string_arguments);
