@@ -3,12 +3,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tools/text_scan.h"
+
 namespace agentserve::tools {
 namespace {
 
-bool is_ws(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
 
 // A complete JSON string token (JsonStream output, so valid JSON) as its value.
 std::string decode_string(const std::string& token) {
@@ -23,7 +22,7 @@ size_t CallObjectScanner::feed(std::string_view text) {
     const char c = text[i];
     switch (mode_) {
       case Mode::kOpen:
-        if (is_ws(c)) {
+        if (is_format_space(c)) {
           ++i;
         } else if (c == '{') {
           mode_ = Mode::kFirstKey;
@@ -34,7 +33,7 @@ size_t CallObjectScanner::feed(std::string_view text) {
         break;
       case Mode::kFirstKey:
       case Mode::kKey:
-        if (is_ws(c)) {
+        if (is_format_space(c)) {
           ++i;
         } else if (c == '"') {
           stream_ = JsonStream(JsonStream::Top::kAny);
@@ -65,7 +64,7 @@ size_t CallObjectScanner::feed(std::string_view text) {
         break;
       }
       case Mode::kColon:
-        if (is_ws(c)) {
+        if (is_format_space(c)) {
           ++i;
         } else if (c == ':') {
           mode_ = Mode::kValueStart;
@@ -75,14 +74,14 @@ size_t CallObjectScanner::feed(std::string_view text) {
         }
         break;
       case Mode::kValueStart:
-        if (is_ws(c)) {
+        if (is_format_space(c)) {
           ++i;
         } else if (start_value(c)) {
           mode_ = Mode::kInValue;
         }
         break;
       case Mode::kAfterValue:
-        if (is_ws(c)) {
+        if (is_format_space(c)) {
           ++i;
         } else if (c == ',') {
           mode_ = Mode::kKey;
@@ -152,7 +151,7 @@ bool CallObjectScanner::value_done() {
       std::string normalized;
       const size_t n = js.feed(inner, &normalized);
       bool ok = js.state() == JsonStream::State::kComplete;
-      for (size_t k = n; ok && k < inner.size(); ++k) ok = is_ws(inner[k]);
+      for (size_t k = n; ok && k < inner.size(); ++k) ok = is_format_space(inner[k]);
       if (!ok) return fail(Status::kBroken, "the arguments string does not hold a JSON object");
       args_ += normalized;
       args_string_done_ = true;

@@ -5,13 +5,11 @@
 #include <algorithm>
 
 #include "base/log.h"
+#include "tools/text_scan.h"
 
 namespace agentserve::tools {
 namespace {
 
-bool is_ws(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
 
 }  // namespace
 
@@ -55,15 +53,7 @@ void CallStreamParser::finish(std::vector<ToolEvent>* out) {
     buf_.clear();
     if (begun_) {
       AS_LOG_WARN("{} tool call #{} cut off by the end of generation", format_, num_calls_);
-      ToolEvent e;
-      e.kind = ToolEvent::Kind::kCallEnd;
-      e.index = num_calls_;
-      e.complete = false;
-      e.raw = std::move(raw_);
-      out_->push_back(std::move(e));
-      ++num_calls_;
-      in_call_ = begun_ = false;
-      segment_has_text_ = false;
+      close_call(/*complete=*/false);
     } else {
       AS_LOG_WARN("{} tool call cut off by the end of generation before its name; kept as text",
                   format_);
@@ -103,7 +93,7 @@ int CallStreamParser::scan_text(std::initializer_list<std::string_view> markers,
 
 void CallStreamParser::text(std::string_view s) {
   size_t last = s.size();
-  while (last > 0 && is_ws(s[last - 1])) --last;
+  while (last > 0 && is_format_space(s[last - 1])) --last;
   if (last == 0) {
     ws_held_.append(s);
     return;
@@ -152,15 +142,60 @@ bool CallStreamParser::begin_call(const std::string& name) {
   return true;
 }
 
+CallStreamParser::CallProgress CallStreamParser::scan_call_object(CallObjectScanner& scanner) {
+  if (buf_.empty()) return CallProgress::kNeedInput;
+  consume(scanner.feed(buf_));
+  if (!begun_ && scanner.has_name() && !begin_call(scanner.name())) {
+    break_call("", "invalid name");
+    return CallProgress::kBroken;
+  }
+  if (begun_) call_args(scanner.take_args());
+  switch (scanner.status()) {
+    case CallObjectScanner::Status::kInProgress:
+      // The scanner stops right after the name (judged above), so input may be left.
+      return buf_.empty() ? CallProgress::kNeedInput : CallProgress::kMore;
+    case CallObjectScanner::Status::kComplete:
+      end_call();
+      return CallProgress::kComplete;
+    case CallObjectScanner::Status::kNotACall:
+      return CallProgress::kNotACall;
+    case CallObjectScanner::Status::kBroken:
+      break;
+  }
+  break_call(scanner.args_closing(), scanner.error());
+  return CallProgress::kBroken;
+}
+
+CallStreamParser::CallProgress CallStreamParser::scan_call_args(JsonStream& args) {
+  if (buf_.empty()) return CallProgress::kNeedInput;
+  std::string fragment;
+  consume(args.feed(buf_, &fragment));
+  call_args(std::move(fragment));
+  switch (args.state()) {
+    case JsonStream::State::kInProgress: return CallProgress::kNeedInput;
+    case JsonStream::State::kComplete: end_call(); return CallProgress::kComplete;
+    case JsonStream::State::kBroken: break;
+  }
+  break_call(args.closing(), "the arguments are not a JSON object");
+  return CallProgress::kBroken;
+}
+
 void CallStreamParser::call_args(std::string fragment) {
   if (!fragment.empty()) emit(ToolEvent::Kind::kCallArgs, std::move(fragment));
 }
 
-void CallStreamParser::end_call() {
-  emit(ToolEvent::Kind::kCallEnd, "");
+void CallStreamParser::end_call() { close_call(/*complete=*/true); }
+
+void CallStreamParser::close_call(bool complete) {
+  ToolEvent e;
+  e.kind = ToolEvent::Kind::kCallEnd;
+  e.index = num_calls_;
+  e.complete = complete;
+  if (!complete) e.raw = std::move(raw_);
+  out_->push_back(std::move(e));
+  raw_.clear();
   ++num_calls_;
   in_call_ = begun_ = false;
-  raw_.clear();
   segment_has_text_ = false;
 }
 
@@ -172,16 +207,7 @@ void CallStreamParser::break_call(const std::string& closing, std::string_view w
   }
   AS_LOG_WARN("{} tool call #{} malformed ({}); ended incomplete", format_, num_calls_, why);
   call_args(closing);
-  ToolEvent e;
-  e.kind = ToolEvent::Kind::kCallEnd;
-  e.index = num_calls_;
-  e.complete = false;
-  e.raw = std::move(raw_);
-  out_->push_back(std::move(e));
-  raw_.clear();
-  ++num_calls_;
-  in_call_ = begun_ = false;
-  segment_has_text_ = false;
+  close_call(/*complete=*/false);
 }
 
 void CallStreamParser::call_to_text() {
@@ -194,12 +220,11 @@ void CallStreamParser::call_to_text() {
   text(held);
 }
 
-void CallStreamParser::emit(ToolEvent::Kind kind, std::string text, bool complete) {
+void CallStreamParser::emit(ToolEvent::Kind kind, std::string text) {
   ToolEvent e;
   e.kind = kind;
   e.index = kind == ToolEvent::Kind::kText || kind == ToolEvent::Kind::kReasoning ? -1 : num_calls_;
   e.text = std::move(text);
-  e.complete = complete;
   out_->push_back(std::move(e));
 }
 

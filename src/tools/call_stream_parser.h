@@ -32,6 +32,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tools/call_object_scanner.h"
+#include "tools/json_stream.h"
 #include "tools/tool_parser.h"
 
 namespace agentserve::tools {
@@ -78,6 +80,20 @@ class CallStreamParser : public ToolParser {
   // The open call was never one (Llama 3's plain JSON answer, ipython code): its held text
   // goes back to the content, no warning. Only before kCallBegin.
   void abandon_call() { call_to_text(); }
+  // One step of an open call whose JSON is being read, for the formats' step():
+  enum class CallProgress {
+    kNeedInput,  // all of buf_ was taken; more input is needed
+    kMore,       // something was taken and input is left: step again
+    kComplete,   // the call ended well (end_call done)
+    kBroken,     // the call broke (break_call done; an invalid name breaks it too)
+    kNotACall,   // the envelope says this is no call (name_first scanners): the caller decides
+  };
+  // The call's {"name": ..., "arguments": ...} envelope (Hermes, Llama 3, Mistral's list):
+  // begins the call once the name is complete, streams the arguments as they come.
+  CallProgress scan_call_object(CallObjectScanner& scanner);
+  // Bare arguments after a name already announced (Mistral's [ARGS], DeepSeek's separator).
+  CallProgress scan_call_args(JsonStream& args);
+
   // Separators between calls (Llama 3's ';'): held like trailing whitespace, so they vanish
   // when a call follows and come back when text does.
   void hold(std::string_view s) { ws_held_.append(s); }
@@ -89,7 +105,9 @@ class CallStreamParser : public ToolParser {
   std::string buf_;
 
  private:
-  void emit(ToolEvent::Kind kind, std::string text, bool complete = true);
+  void emit(ToolEvent::Kind kind, std::string text);
+  // kCallEnd for the open call (with its raw text when incomplete); the next call's number.
+  void close_call(bool complete);
   // The held text of a call that never began goes back to the content.
   void call_to_text();
 

@@ -9,6 +9,7 @@
 #include "tools/call_stream_parser.h"
 #include "tools/json_stream.h"
 #include "tools/parsers.h"
+#include "tools/text_scan.h"
 
 namespace agentserve::tools {
 namespace {
@@ -19,17 +20,10 @@ constexpr std::string_view kSep = "<｜tool▁sep｜>";
 constexpr std::string_view kCallEnd = "<｜tool▁call▁end｜>";
 constexpr std::string_view kCallsEnd = "<｜tool▁calls▁end｜>";
 
-bool is_ws(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
 bool is_name_byte(unsigned char c) {
   return c > 0x20 && c != 0x7f && c != '<' && c != '{';
 }
 
-size_t skip_ws(std::string_view s, size_t p = 0) {
-  while (p < s.size() && is_ws(s[p])) ++p;
-  return p;
-}
 
 class DeepSeekParser final : public CallStreamParser {
  public:
@@ -59,7 +53,7 @@ class DeepSeekParser final : public CallStreamParser {
         return true;
       }
       case State::kList: {
-        const size_t p = skip_ws(buf_);
+        const size_t p = skip_format_space(buf_);
         const std::string_view rest = std::string_view(buf_).substr(p);
         if (rest.starts_with(kCallBegin)) {
           if (!in_call()) {
@@ -135,15 +129,15 @@ class DeepSeekParser final : public CallStreamParser {
         // Whitespace, ```json, whitespace, then the object (each part optional).
         const size_t brace = buf_.find('{');
         std::string_view pre = std::string_view(buf_).substr(0, brace);
-        size_t p = skip_ws(pre);
+        size_t p = skip_format_space(pre);
         std::string_view fence = pre.substr(p);
         size_t fence_len = 0;
-        while (fence_len < fence.size() && !is_ws(fence[fence_len])) ++fence_len;
+        while (fence_len < fence.size() && !is_format_space(fence[fence_len])) ++fence_len;
         const std::string_view word = fence.substr(0, fence_len);
         const bool word_ok = brace == std::string::npos
                                  ? std::string_view("```json").starts_with(word)
                                  : (word.empty() || word == "```" || word == "```json");
-        const bool rest_ok = skip_ws(fence, fence_len) == fence.size();
+        const bool rest_ok = skip_format_space(fence, fence_len) == fence.size();
         if (!word_ok || !rest_ok) {
           break_call("{}", "```json and the arguments were expected after the name");
           state_ = State::kText;
@@ -156,24 +150,15 @@ class DeepSeekParser final : public CallStreamParser {
         return true;
       }
       case State::kArgs: {
-        if (buf_.empty()) return false;
-        std::string fragment;
-        consume(args_.feed(buf_, &fragment));
-        call_args(std::move(fragment));
-        if (args_.state() == JsonStream::State::kInProgress) return false;
-        if (args_.state() == JsonStream::State::kComplete) {
-          end_call();
-          state_ = State::kCallTail;
-        } else {
-          break_call(args_.closing(), "the arguments are not a JSON object");
-          state_ = State::kText;
-        }
+        const CallProgress p = scan_call_args(args_);
+        if (p == CallProgress::kNeedInput) return false;
+        state_ = p == CallProgress::kComplete ? State::kCallTail : State::kText;
         return true;
       }
       case State::kCallTail: {
         // Whitespace, ``` (V3), whitespace, <｜tool▁call▁end｜>: formatting of the call.
-        size_t p = skip_ws(buf_);
-        if (std::string_view(buf_).substr(p).starts_with("```")) p = skip_ws(buf_, p + 3);
+        size_t p = skip_format_space(buf_);
+        if (std::string_view(buf_).substr(p).starts_with("```")) p = skip_format_space(buf_, p + 3);
         const std::string_view rest = std::string_view(buf_).substr(p);
         if (rest.starts_with(kCallEnd)) {
           skip(p + kCallEnd.size());

@@ -5,6 +5,7 @@
 #include "tools/call_object_scanner.h"
 #include "tools/call_stream_parser.h"
 #include "tools/parsers.h"
+#include "tools/text_scan.h"
 
 namespace agentserve::tools {
 namespace {
@@ -12,9 +13,6 @@ namespace {
 constexpr std::string_view kOpen = "<tool_call>";
 constexpr std::string_view kClose = "</tool_call>";
 
-bool is_ws(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
 
 class HermesParser final : public CallStreamParser {
  public:
@@ -35,8 +33,7 @@ class HermesParser final : public CallStreamParser {
       case State::kCall:
         return call_step();
       case State::kAfterCall: {
-        size_t p = 0;
-        while (p < buf_.size() && is_ws(buf_[p])) ++p;
+        size_t p = skip_format_space(buf_);
         const std::string_view rest = std::string_view(buf_).substr(p);
         if (rest.starts_with(kClose)) {
           skip(p + kClose.size());
@@ -56,28 +53,17 @@ class HermesParser final : public CallStreamParser {
   }
 
   bool call_step() {
-    if (buf_.empty()) return false;
-    consume(scanner_.feed(buf_));
-    if (!call_begun() && scanner_.has_name() && !begin_call(scanner_.name())) {
-      break_call("", "invalid name");
-      state_ = State::kText;
-      return true;
-    }
-    if (call_begun()) call_args(scanner_.take_args());
-    switch (scanner_.status()) {
-      case CallObjectScanner::Status::kInProgress:
-        return !buf_.empty();  // the scanner stops after the name
-      case CallObjectScanner::Status::kComplete:
-        end_call();
-        state_ = State::kAfterCall;
-        return true;
-      case CallObjectScanner::Status::kBroken:
-      case CallObjectScanner::Status::kNotACall:
+    switch (scan_call_object(scanner_)) {
+      case CallProgress::kNeedInput: return false;
+      case CallProgress::kMore: return true;
+      case CallProgress::kComplete: state_ = State::kAfterCall; return true;
+      case CallProgress::kNotACall:  // only name_first scanners say so; not used here
         break_call(scanner_.args_closing(), scanner_.error());
-        state_ = State::kText;
-        return true;
+        break;
+      case CallProgress::kBroken: break;
     }
-    return false;
+    state_ = State::kText;
+    return true;
   }
 
   State state_ = State::kText;

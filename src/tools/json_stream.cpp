@@ -1,12 +1,11 @@
 // The JSON grammar as a byte-at-a-time state machine; see json_stream.h for what it promises.
 #include "tools/json_stream.h"
 
+#include "tools/text_scan.h"
+
 namespace agentserve::tools {
 namespace {
 
-bool is_ws(unsigned char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
 bool is_digit(unsigned char c) {
   return c >= '0' && c <= '9';
 }
@@ -74,7 +73,7 @@ bool JsonStream::step(unsigned char c, std::string* out) {
   for (;;) {
     switch (mode_) {
       case Mode::kValue: {
-        if (is_ws(c)) {
+        if (is_format_space(c)) {
           // Whitespace after a held comma stays held with it.
           if (!held_.empty()) {
             held_.push_back(static_cast<char>(c));
@@ -131,7 +130,7 @@ bool JsonStream::step(unsigned char c, std::string* out) {
       }
       case Mode::kKeyOrEnd:
       case Mode::kKey: {
-        if (is_ws(c)) {
+        if (is_format_space(c)) {
           if (!held_.empty()) {
             held_.push_back(static_cast<char>(c));
           } else {
@@ -155,7 +154,7 @@ bool JsonStream::step(unsigned char c, std::string* out) {
         return broken_ = true, false;
       }
       case Mode::kColon: {
-        if (is_ws(c)) {
+        if (is_format_space(c)) {
           out->push_back(static_cast<char>(c));
           return true;
         }
@@ -165,7 +164,7 @@ bool JsonStream::step(unsigned char c, std::string* out) {
         return true;
       }
       case Mode::kAfterValue: {
-        if (is_ws(c)) {
+        if (is_format_space(c)) {
           out->push_back(static_cast<char>(c));
           return true;
         }

@@ -9,15 +9,13 @@
 #include "tools/call_object_scanner.h"
 #include "tools/call_stream_parser.h"
 #include "tools/parsers.h"
+#include "tools/text_scan.h"
 
 namespace agentserve::tools {
 namespace {
 
 constexpr std::string_view kPythonTag = "<|python_tag|>";
 
-bool is_ws(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
 
 class Llama3JsonParser final : public CallStreamParser {
  public:
@@ -37,7 +35,7 @@ class Llama3JsonParser final : public CallStreamParser {
       case State::kStart: {
         // Whitespace (and after a call, ';') before a candidate is held, not emitted.
         size_t p = 0;
-        while (p < buf_.size() && (is_ws(buf_[p]) || (after_call_ && buf_[p] == ';'))) ++p;
+        while (p < buf_.size() && (is_format_space(buf_[p]) || (after_call_ && buf_[p] == ';'))) ++p;
         hold(std::string_view(buf_).substr(0, p));
         skip(p);
         if (buf_.empty()) return false;
@@ -58,8 +56,7 @@ class Llama3JsonParser final : public CallStreamParser {
         return true;
       }
       case State::kTagged: {
-        size_t p = 0;
-        while (p < buf_.size() && is_ws(buf_[p])) ++p;
+        size_t p = skip_format_space(buf_);
         if (p == buf_.size()) {
           consume(p);
           return false;
@@ -90,32 +87,18 @@ class Llama3JsonParser final : public CallStreamParser {
   }
 
   bool call_step() {
-    if (buf_.empty()) return false;
-    consume(scanner_.feed(buf_));
-    if (!call_begun() && scanner_.has_name() && !begin_call(scanner_.name())) {
-      break_call("", "invalid name");
-      state_ = State::kPlain;
-      return true;
-    }
-    if (call_begun()) call_args(scanner_.take_args());
-    switch (scanner_.status()) {
-      case CallObjectScanner::Status::kInProgress:
-        return !buf_.empty();  // the scanner stops after the name
-      case CallObjectScanner::Status::kComplete:
-        end_call();
+    switch (scan_call_object(scanner_)) {
+      case CallProgress::kNeedInput: return false;
+      case CallProgress::kMore: return true;
+      case CallProgress::kComplete:
         after_call_ = true;
         state_ = State::kStart;
         return true;
-      case CallObjectScanner::Status::kNotACall:
-        abandon_call();
-        state_ = State::kPlain;
-        return true;
-      case CallObjectScanner::Status::kBroken:
-        break_call(scanner_.args_closing(), scanner_.error());
-        state_ = State::kPlain;
-        return true;
+      case CallProgress::kNotACall: abandon_call(); break;  // the JSON answer the user asked for
+      case CallProgress::kBroken: break;
     }
-    return false;
+    state_ = State::kPlain;
+    return true;
   }
 
   State state_ = State::kStart;

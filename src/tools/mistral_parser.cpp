@@ -7,6 +7,7 @@
 #include "tools/call_stream_parser.h"
 #include "tools/json_stream.h"
 #include "tools/parsers.h"
+#include "tools/text_scan.h"
 
 namespace agentserve::tools {
 namespace {
@@ -17,9 +18,6 @@ constexpr std::string_view kCallId = "[CALL_ID]";
 // An id is a short token (9 alphanumerics in Mistral's templates); longer means broken.
 constexpr size_t kMaxIdBytes = 64;
 
-bool is_ws(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
 
 class MistralParser final : public CallStreamParser {
  public:
@@ -47,8 +45,7 @@ class MistralParser final : public CallStreamParser {
         state_ = State::kAfterMarker;
         return true;
       case State::kAfterMarker: {
-        size_t p = 0;
-        while (p < buf_.size() && is_ws(buf_[p])) ++p;
+        size_t p = skip_format_space(buf_);
         if (p == buf_.size()) return false;
         if (buf_[p] == '[') {
           consume(p + 1);
@@ -61,8 +58,7 @@ class MistralParser final : public CallStreamParser {
         return true;
       }
       case State::kListItem: {
-        size_t p = 0;
-        while (p < buf_.size() && is_ws(buf_[p])) ++p;
+        size_t p = skip_format_space(buf_);
         if (p == buf_.size()) return false;
         if (buf_[p] == '{') {
           if (!in_call()) {
@@ -86,8 +82,7 @@ class MistralParser final : public CallStreamParser {
       case State::kObject:
         return object_step();
       case State::kListNext: {
-        size_t p = 0;
-        while (p < buf_.size() && is_ws(buf_[p])) ++p;
+        size_t p = skip_format_space(buf_);
         if (p == buf_.size()) return false;
         if (buf_[p] == ',') {
           skip(p + 1);
@@ -140,47 +135,26 @@ class MistralParser final : public CallStreamParser {
         state_ = State::kArgs;
         return true;
       }
-      case State::kArgs: {
-        if (buf_.empty()) return false;
-        std::string fragment;
-        consume(args_.feed(buf_, &fragment));
-        call_args(std::move(fragment));
-        if (args_.state() == JsonStream::State::kInProgress) return false;
-        if (args_.state() == JsonStream::State::kComplete) {
-          end_call();
-        } else {
-          break_call(args_.closing(), "the arguments are not a JSON object");
-        }
+      case State::kArgs:
+        if (scan_call_args(args_) == CallProgress::kNeedInput) return false;
         state_ = State::kText;
         return true;
-      }
     }
     return false;
   }
 
   bool object_step() {
-    if (buf_.empty()) return false;
-    consume(scanner_.feed(buf_));
-    if (!call_begun() && scanner_.has_name() && !begin_call(scanner_.name())) {
-      break_call("", "invalid name");
-      state_ = State::kText;
-      return true;
-    }
-    if (call_begun()) call_args(scanner_.take_args());
-    switch (scanner_.status()) {
-      case CallObjectScanner::Status::kInProgress:
-        return !buf_.empty();  // the scanner stops after the name
-      case CallObjectScanner::Status::kComplete:
-        end_call();
-        state_ = State::kListNext;
-        return true;
-      case CallObjectScanner::Status::kBroken:
-      case CallObjectScanner::Status::kNotACall:
+    switch (scan_call_object(scanner_)) {
+      case CallProgress::kNeedInput: return false;
+      case CallProgress::kMore: return true;
+      case CallProgress::kComplete: state_ = State::kListNext; return true;
+      case CallProgress::kNotACall:  // only name_first scanners say so; not used here
         break_call(scanner_.args_closing(), scanner_.error());
-        state_ = State::kText;
-        return true;
+        break;
+      case CallProgress::kBroken: break;
     }
-    return false;
+    state_ = State::kText;
+    return true;
   }
 
   // The name ends at the '[' of [CALL_ID] / [ARGS]; whitespace, control characters, quotes or

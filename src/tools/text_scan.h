@@ -11,6 +11,11 @@ namespace agentserve::tools {
 inline bool is_format_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
+// The first position at or after `from` that is not such whitespace (text.size() if none).
+inline size_t skip_format_space(std::string_view text, size_t from = 0) {
+  while (from < text.size() && is_format_space(text[from])) ++from;
+  return from;
+}
 bool is_blank(std::string_view text);
 // Strips whitespace (is_format_space) at both ends.
 std::string_view trim_space(std::string_view text);

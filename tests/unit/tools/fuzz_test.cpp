@@ -48,6 +48,7 @@
 #include "fuzz_outputs.h"
 #include "tool_test_util.h"
 #include "tools/call_stream_parser.h"
+#include "tools/text_scan.h"
 #include "tools/tool_parser.h"
 
 namespace agentserve::tools::testing {
@@ -59,17 +60,10 @@ constexpr std::string_view kDsCallEnd = "<｜tool▁call▁end｜>";
 constexpr std::string_view kDsCallsEnd = "<｜tool▁calls▁end｜>";
 constexpr std::string_view kPythonTag = "<|python_tag|>";
 
-bool is_ws(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-size_t skip_ws(std::string_view s, size_t p) {
-  while (p < s.size() && is_ws(s[p])) ++p;
-  return p;
-}
 std::string non_ws(std::string_view s) {
   std::string out;
   for (char c : s)
-    if (!is_ws(c)) out += c;
+    if (!is_format_space(c)) out += c;
   return out;
 }
 std::string json_quoted(std::string_view s) {
@@ -147,7 +141,7 @@ struct PrefixSax : nlohmann::json_sax<nlohmann::json> {
   }
 };
 bool is_object_prefix(const std::string& text) {
-  const size_t first = skip_ws(text, 0);
+  const size_t first = skip_format_space(text, 0);
   if (first < text.size() && text[first] != '{') return false;
   PrefixSax sax;
   // A position past the last byte: the parser ran out of input, no byte was wrong.
@@ -215,7 +209,7 @@ std::string check_stream(ToolFormat f, const std::string& input, const Trace& r)
 size_t after_call(ToolFormat f, std::string_view in, size_t pos, bool* list, bool* element_next,
                   bool content_follows) {
   *element_next = false;
-  const size_t p = skip_ws(in, pos);
+  const size_t p = skip_format_space(in, pos);
   const std::string_view rest = in.substr(p);
   switch (f) {
     case ToolFormat::kHermes:
@@ -237,15 +231,15 @@ size_t after_call(ToolFormat f, std::string_view in, size_t pos, bool* list, boo
       // text follows it.
       if (content_follows) return pos;
       size_t q = p;
-      while (q < in.size() && (is_ws(in[q]) || in[q] == ';')) ++q;
+      while (q < in.size() && (is_format_space(in[q]) || in[q] == ';')) ++q;
       return q;
     }
     case ToolFormat::kDeepSeekV31: {
       size_t q = p;
-      if (rest.starts_with("```")) q = skip_ws(in, q + 3);
+      if (rest.starts_with("```")) q = skip_format_space(in, q + 3);
       const std::string_view tail = in.substr(q);
       if (tail.starts_with(kDsCallEnd)) {
-        q = skip_ws(in, q + kDsCallEnd.size());
+        q = skip_format_space(in, q + kDsCallEnd.size());
         const std::string_view next = in.substr(q);
         if (next.starts_with(kDsCallsEnd)) return q + kDsCallsEnd.size();
         // A cut-off marker at the end (a whole <｜tool▁call▁begin｜> opens a call).
@@ -314,14 +308,14 @@ class NothingLost {
     const std::string& content = content_[k];
     if (k > 0) pos = after_call(f_, in_, pos, &list, &element_next, !content.empty());
     for (char c : content) {
-      pos = skip_ws(in_, pos);
+      pos = skip_format_space(in_, pos);
       if (pos >= in_.size() || in_[pos] != c)
         return fail(pos, "6: content of segment " + std::to_string(k) + " (" +
                              json_quoted(content) + ") differs from the input at byte " +
                              std::to_string(pos));
       ++pos;
     }
-    pos = skip_ws(in_, pos);
+    pos = skip_format_space(in_, pos);
     if (k + 1 == content_.size()) {
       return pos == in_.size() || fail(pos, "6: input from byte " + std::to_string(pos) +
                                                 " is missing from the content");
@@ -331,7 +325,7 @@ class NothingLost {
       return fail(pos, "6: complete call " + std::to_string(k) + " would start at byte " +
                            std::to_string(pos) + ", which opens no call: text lost before it?");
     if (f_ == ToolFormat::kMistral)  // "[TOOL_CALLS]" (12 bytes) then '[' opens a list
-      list = rest.starts_with("{") || in_.substr(skip_ws(in_, pos + 12)).starts_with("[");
+      list = rest.starts_with("{") || in_.substr(skip_format_space(in_, pos + 12)).starts_with("[");
     for (size_t end = pos + 1; end <= ends_[k]; ++end)
       if (can_end_call(f_, in_, end) && segment(k + 1, end, list, false)) return true;
     return fail(pos, "6: complete call " + std::to_string(k) + " from byte " + std::to_string(pos) +
@@ -393,7 +387,7 @@ std::string check_in_order(const std::string& in, const Trace& r) {
 bool output_is_input(ToolFormat f, bool parse_calls, const std::string& in) {
   if (!parse_calls && f != ToolFormat::kHarmony) return true;
   if (f == ToolFormat::kLlama3Json) {
-    const std::string_view rest = std::string_view(in).substr(skip_ws(in, 0));
+    const std::string_view rest = std::string_view(in).substr(skip_format_space(in, 0));
     return !rest.starts_with("{") && !rest.starts_with(kPythonTag);
   }
   for (std::string_view m : call_markers(f))
