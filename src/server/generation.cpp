@@ -34,7 +34,8 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
   }
 
   // The engine request of this stream, with the stream wired to its events; the caller submits
-  // it (start_generations submits several at once).
+  // it (start_generations submits several at once). The output prefix (tool_choice prefill)
+  // goes through the text pipeline here, so its events reach the sink before any token's.
   GenerationRequest prepare() {
     GenerationRequest req;
     static std::atomic<uint64_t> next_id{1};

@@ -35,14 +35,19 @@ tools::ParserOptions tool_parsing_for(const ServedModel& model, const chat::Conv
   // cost the prefix cache), so the model may still write a call: it comes back as text.
   options.parse_calls = !conversation.tools.empty() && choice.mode != ToolChoice::Mode::kNone;
   if (!options.parse_calls) return options;
+  // Schemas are copied only for the format that reads them: a Claude Code request carries
+  // ~70 KB of them, and this runs on the I/O thread for every request.
+  const bool schemas = tools::uses_parameter_schemas(options.format);
   for (const chat::Tool& tool : conversation.tools) {
     tools::ToolSpec spec;
     spec.name = tool.name();
-    const nlohmann::ordered_json& def = tool.definition;
-    auto fn = def.find("function");
-    const nlohmann::ordered_json& body = fn != def.end() && fn->is_object() ? *fn : def;
-    if (auto params = body.find("parameters"); params != body.end() && params->is_object())
-      spec.parameters = *params;
+    if (schemas) {
+      const nlohmann::ordered_json& def = tool.definition;
+      auto fn = def.find("function");
+      const nlohmann::ordered_json& body = fn != def.end() && fn->is_object() ? *fn : def;
+      if (auto params = body.find("parameters"); params != body.end() && params->is_object())
+        spec.parameters = *params;
+    }
     options.tools.push_back(std::move(spec));
   }
   return options;

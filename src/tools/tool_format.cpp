@@ -32,6 +32,8 @@ std::optional<ToolFormat> format_from_name(std::string_view name) {
   return std::nullopt;
 }
 
+bool uses_parameter_schemas(ToolFormat format) { return format == ToolFormat::kQwen3Coder; }
+
 std::string format_names() {
   std::string out;
   for (const auto& [f, name] : kNames) {

@@ -45,6 +45,10 @@ std::optional<ToolFormat> format_from_name(std::string_view name);
 // Every name format_from_name accepts, for help texts and error messages.
 std::string format_names();
 
+// Whether the format's parser reads the tools' parameter schemas (Qwen3-Coder types its values
+// by them; JSON formats carry typed values already). Others need only the names.
+bool uses_parameter_schemas(ToolFormat format);
+
 // The format a chat template's source text teaches its model (kNone when it teaches none).
 ToolFormat detect_format(std::string_view template_source);
 

@@ -33,9 +33,9 @@ bool RunCache::lookup(std::string_view run, int mode_key, std::vector<int32_t>* 
 }
 
 void RunCache::insert(std::string_view run, int mode_key, const int32_t* ids, size_t count) {
-  Entry entry{std::string(run), mode_key, std::vector<int32_t>(ids, ids + count)};
-  const size_t cost = entry.cost();
   const uint64_t key = key_of(run, mode_key);
+  Entry entry{key, std::string(run), mode_key, std::vector<int32_t>(ids, ids + count)};
+  const size_t cost = entry.cost();
   std::lock_guard<std::mutex> lock(mutex_);
   if (cost > budget_) return;
   auto [begin, end] = index_.equal_range(key);
@@ -50,8 +50,7 @@ void RunCache::insert(std::string_view run, int mode_key, const int32_t* ids, si
 void RunCache::evict_to(size_t budget) {
   while (bytes_ > budget && !lru_.empty()) {
     const Entry& victim = lru_.back();
-    const uint64_t key = key_of(victim.run, victim.mode_key);
-    auto [begin, end] = index_.equal_range(key);
+    auto [begin, end] = index_.equal_range(victim.key);
     for (auto it = begin; it != end; ++it) {
       if (&*it->second == &victim) {
         index_.erase(it);

@@ -38,6 +38,7 @@ class RunCache {
 
  private:
   struct Entry {
+    uint64_t key;  // key_of(run, mode_key), kept for eviction
     std::string run;
     int mode_key;
     std::vector<int32_t> ids;
