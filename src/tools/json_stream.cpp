@@ -73,15 +73,7 @@ bool JsonStream::step(unsigned char c, std::string* out) {
   for (;;) {
     switch (mode_) {
       case Mode::kValue: {
-        if (is_format_space(c)) {
-          // Whitespace after a held comma stays held with it.
-          if (!held_.empty()) {
-            held_.push_back(static_cast<char>(c));
-          } else {
-            out->push_back(static_cast<char>(c));
-          }
-          return true;
-        }
+        if (is_format_space(c)) return space(c, out), true;
         if (stack_.empty() && top_ == Top::kObject && c != '{') return broken_ = true, false;
         if (array_first_ && c == ']') {
           array_first_ = false;
@@ -130,14 +122,7 @@ bool JsonStream::step(unsigned char c, std::string* out) {
       }
       case Mode::kKeyOrEnd:
       case Mode::kKey: {
-        if (is_format_space(c)) {
-          if (!held_.empty()) {
-            held_.push_back(static_cast<char>(c));
-          } else {
-            out->push_back(static_cast<char>(c));
-          }
-          return true;
-        }
+        if (is_format_space(c)) return space(c, out), true;
         if (c == '"') {
           release_held(out);
           out->push_back('"');
@@ -154,20 +139,14 @@ bool JsonStream::step(unsigned char c, std::string* out) {
         return broken_ = true, false;
       }
       case Mode::kColon: {
-        if (is_format_space(c)) {
-          out->push_back(static_cast<char>(c));
-          return true;
-        }
+        if (is_format_space(c)) return space(c, out), true;
         if (c != ':') return broken_ = true, false;
         out->push_back(':');
         mode_ = Mode::kValue;
         return true;
       }
       case Mode::kAfterValue: {
-        if (is_format_space(c)) {
-          out->push_back(static_cast<char>(c));
-          return true;
-        }
+        if (is_format_space(c)) return space(c, out), true;
         const char open = stack_.back();
         if (c == ',') {
           held_.push_back(',');

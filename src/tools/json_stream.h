@@ -90,6 +90,11 @@ class JsonStream {
   bool step(unsigned char c, std::string* out);
   bool string_byte(unsigned char c, std::string* out);
   void value_done();
+  // Whitespace between tokens: held with a held comma (it goes out with the comma, or never),
+  // else emitted.
+  void space(unsigned char c, std::string* out) {
+    (held_.empty() ? *out : held_).push_back(static_cast<char>(c));
+  }
   void release_held(std::string* out) {
     out->append(held_);
     held_.clear();
