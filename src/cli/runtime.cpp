@@ -41,7 +41,7 @@ void add_runtime_options(CLI::App* cmd, RuntimeOptions* o) {
                   "Directory of the persistent KV cache (default: <cache dir>/kv; one "
                   "subdirectory per model)");
   cmd->add_option("--kv-cache-disk", o->kv_cache_disk_gib,
-                  "GiB of disk for KV pages, per model (0: off)")
+                  "GiB of disk for KV pages, all models' together (0: off)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
 }

@@ -30,7 +30,16 @@ Engine::Engine(Backend* backend, EngineOptions options)
       scheduler_(SchedulerOptions{backend->kv_geometry().page_size, options.max_batch_tokens,
                                   options.max_running},
                  &pool_, cache_.get(), tiers_.get()) {
-  if (tiers_ != nullptr) cache_->set_listener(tiers_.get());
+  if (tiers_ != nullptr) {
+    cache_->set_listener(tiers_.get());
+    tiers_->set_on_read([this] {
+      {
+        std::lock_guard<std::mutex> lock(submit_mutex_);
+        tier_read_landed_ = true;
+      }
+      submit_cv_.notify_one();
+    });
+  }
   std::random_device entropy;
   seed_source_.reseed((static_cast<uint64_t>(entropy()) << 32) ^ entropy());
   const int32_t capacity = backend->kv_geometry().num_pages * backend->kv_geometry().page_size;
@@ -39,6 +48,7 @@ Engine::Engine(Backend* backend, EngineOptions options)
 
 Engine::~Engine() {
   stop();
+  if (tiers_ != nullptr) tiers_->set_on_read(nullptr);
   // The tiers go first (members die in reverse order); the cache must not call them after.
   if (cache_ != nullptr) cache_->set_listener(nullptr);
 }
@@ -217,7 +227,11 @@ bool Engine::step() {
 
   scheduler_.schedule(&step_);
   update_gauges();
-  if (step_.empty()) return !scheduler_.idle();
+  if (step_.empty()) {
+    if (scheduler_.idle()) return false;
+    if (tiers_ != nullptr && tiers_->reads_in_flight()) wait_for_tier_read();
+    return true;
+  }
 
   const auto step_start = std::chrono::steady_clock::now();
   struct BusyTimer {  // counts the step however it ends
@@ -297,6 +311,16 @@ bool Engine::step() {
     AS_CHECK_MSG(problem.empty(), problem);
   }
   return true;
+}
+
+void Engine::wait_for_tier_read() {
+  // The timeout only bounds a missed wake-up; a landing read, a new request, a cache clear or
+  // stop() wake it at once.
+  std::unique_lock<std::mutex> lock(submit_mutex_);
+  submit_cv_.wait_for(lock, std::chrono::milliseconds(100), [&] {
+    return tier_read_landed_ || !submitted_.empty() || !cache_clears_.empty() || stop_.load();
+  });
+  tier_read_landed_ = false;
 }
 
 void Engine::run_until_idle() {

@@ -106,7 +106,8 @@ class Engine {
   void start();  // runs the loop on a new thread until stop()
   void stop();
 
-  // Caller-driven use: one step; returns false when there was nothing to do.
+  // Caller-driven use: one step; returns false when there was nothing to do. When the only
+  // work is waiting for disk-tier reads, it sleeps until one lands (or a request arrives).
   bool step();
   void run_until_idle();
 
@@ -133,6 +134,7 @@ class Engine {
   // that list lasts, else the sampler's draw.
   SampleResult choose_token(Sequence* seq, std::span<const float> logits);
   void loop();
+  void wait_for_tier_read();
 
   Backend* backend_;
   EngineOptions options_;
@@ -153,6 +155,7 @@ class Engine {
   std::condition_variable submit_cv_;
   std::vector<GenerationRequest> submitted_;
   std::vector<std::function<void(CacheClearResult)>> cache_clears_;  // under submit_mutex_
+  bool tier_read_landed_ = false;                                      // under submit_mutex_
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

@@ -41,47 +41,87 @@ void Scheduler::release_pages(Sequence* seq) {
   seq->pages.clear();
   seq->num_computed = 0;
   seq->num_inserted_pages = 0;
+  seq->tier_loading = false;
+}
+
+int32_t Scheduler::max_cached_pages(const Sequence& seq) const {
+  // Never the whole sequence: its last token must be computed to give the next token's
+  // logits, so the match stops one token short, at a page boundary.
+  return (static_cast<int32_t>(seq.tokens.size()) - 1) / options_.page_size;
 }
 
 void Scheduler::adopt_cached_prefix(Sequence* seq) {
   if (cache_ == nullptr || !seq->pages.empty()) return;
-  // Never the whole sequence: its last token must be computed to give the next token's
-  // logits, so the match stops one token short, at a page boundary.
-  const int32_t cap =
-      (static_cast<int32_t>(seq->tokens.size()) - 1) / options_.page_size * options_.page_size;
-  seq->pages = cache_->match(seq->tokens, cap);
+  seq->pages = cache_->match(seq->tokens, max_cached_pages(*seq) * options_.page_size);
   for (int32_t p : seq->pages) pool_->add_ref(p);
-  if (tiers_ != nullptr) load_from_tiers(seq, cap / options_.page_size);
+  if (tiers_ != nullptr) load_from_tiers(seq);
   seq->num_computed = static_cast<int32_t>(seq->pages.size()) * options_.page_size;
   seq->num_inserted_pages = static_cast<int32_t>(seq->pages.size());
 }
 
-void Scheduler::load_from_tiers(Sequence* seq, int32_t max_pages) {
+void Scheduler::continue_tier_load(Sequence* seq) {
+  // While loading, the sequence has computed nothing past its pages (see tier_loading).
+  AS_CHECK_EQ(seq->num_computed, static_cast<int32_t>(seq->pages.size()) * options_.page_size);
+  load_from_tiers(seq);
+  seq->num_computed = static_cast<int32_t>(seq->pages.size()) * options_.page_size;
+  seq->num_inserted_pages = static_cast<int32_t>(seq->pages.size());
+}
+
+void Scheduler::account_cached_prompt(Sequence* seq) {
+  if (!seq->cached_count_pending || seq->tier_loading) return;
+  seq->cached_count_pending = false;
+  seq->num_cached_prompt_tokens = seq->num_computed;
+  if (cache_ != nullptr) cache_->note_lookup(seq->num_computed);
+}
+
+void Scheduler::load_from_tiers(Sequence* seq) {
   const int32_t ps = options_.page_size;
+  const int32_t max_pages = max_cached_pages(*seq);
   const int32_t matched = static_cast<int32_t>(seq->pages.size());
   Hash128 parent = matched == 0 ? cache_->root_hash() : cache_->chain_of_page(seq->pages.back());
+  auto page_tokens = [&](int32_t i) {
+    return std::span<const int32_t>(seq->tokens.data() + static_cast<size_t>(i) * ps,
+                                    static_cast<size_t>(ps));
+  };
+  bool on_disk = false;
   for (int32_t i = matched; i < max_pages; ++i) {
-    const std::span<const int32_t> tokens(seq->tokens.data() + static_cast<size_t>(i) * ps,
-                                          static_cast<size_t>(ps));
-    const Hash128 chain = chain_hash(parent, tokens);
-    if (!tiers_->may_have(chain)) break;
+    const Hash128 chain = chain_hash(parent, page_tokens(i));
+    const KvTiers::Probe where = tiers_->probe(chain);
+    if (where == KvTiers::Probe::kAbsent) break;
+    if (where == KvTiers::Probe::kOnDisk) {
+      // Read ahead from here on the prefetcher's thread; the sequence waits for its pages
+      // (other sequences go on) and takes them as they land.
+      std::vector<Hash128> reads;
+      Hash128 p = parent;
+      for (int32_t j = i; j < max_pages && j - i < tiers_->prefetch_window_pages(); ++j) {
+        const Hash128 c = j == i ? chain : chain_hash(p, page_tokens(j));
+        const KvTiers::Probe w = tiers_->probe(c);
+        if (w == KvTiers::Probe::kAbsent) break;
+        if (w == KvTiers::Probe::kOnDisk) reads.push_back(c);
+        p = c;
+      }
+      tiers_->prefetch(reads);
+      on_disk = true;
+      break;
+    }
     // Evicting for the new page cannot take this sequence's pages: it holds a reference on
     // each (matched and loaded alike), so they are not evictable.
     if (!reserve_free(1) || !pool_->allocate(1, &seq->pages)) break;
-    if (!tiers_->fetch(chain, parent, i, tokens, seq->pages.back())) {
+    if (!tiers_->fetch(chain, parent, i, page_tokens(i), seq->pages.back())) {
       pool_->release(seq->pages.back());
       seq->pages.pop_back();
       break;
     }
     parent = chain;
   }
+  seq->tier_loading = on_disk;
   const int32_t loaded = static_cast<int32_t>(seq->pages.size()) - matched;
   if (loaded == 0) return;
   // The loaded pages join the tree like computed ones (the cache takes its reference; the
   // sequence keeps the allocation's). Only past the matched path, so nothing is replaced.
   cache_->insert(seq->tokens, seq->pages, static_cast<int32_t>(seq->pages.size()));
-  AS_LOG_DEBUG("request {}: {} KV pages loaded from the RAM/disk tiers after {} in the pool",
-               seq->request.id, loaded, matched);
+  AS_LOG_DEBUG("request {}: {} KV pages loaded from the RAM/disk tiers after {}{}",
+               seq->request.id, loaded, matched, on_disk ? "; more being read from disk" : "");
 }
 
 void Scheduler::preempt(Sequence* seq) {
@@ -143,11 +183,22 @@ void Scheduler::schedule(ScheduledStep* step) {
     }
     if (!next->admitted_once) {
       next->admitted_once = true;
-      next->num_cached_prompt_tokens = next->num_computed;
-      if (cache_ != nullptr) cache_->note_lookup(next->num_computed);
+      next->cached_count_pending = true;
     }
+    account_cached_prompt(next);
     running_.push_back(std::move(waiting_.front()));
     waiting_.pop_front();
+  }
+
+  // Sequences reading their prefix from disk take the pages that landed since the last step;
+  // once nothing more is coming they compute the rest like any prefill.
+  bool any_loading = false;
+  for (auto& owned : running_) {
+    Sequence* seq = owned.get();
+    if (!seq->tier_loading) continue;
+    continue_tier_load(seq);
+    account_cached_prompt(seq);
+    any_loading |= seq->tier_loading;
   }
 
   // 3. Prefill chunks, oldest first, as far as budget and pages allow.
@@ -158,7 +209,7 @@ void Scheduler::schedule(ScheduledStep* step) {
                                      [&](const auto& p) { return p.first == seq; });
     // Decoding sequences were all planned in step 1 unless the budget ran out; what is left
     // is prefill, including the last prompt token of one admitted with a cached prefix.
-    if (planned || seq->num_pending() == 0) continue;
+    if (planned || seq->num_pending() == 0 || seq->tier_loading) continue;
     int32_t chunk = std::min(seq->num_pending(), budget);
     // Shrink the chunk to the pages we can get (evicting cached ones first).
     const int32_t wanted =
@@ -174,8 +225,9 @@ void Scheduler::schedule(ScheduledStep* step) {
   }
 
   // 4. No progress possible (prefills holding pages that together exceed the pool): give the
-  //    newest sequence's pages to the others and plan again.
-  if (plan.empty() && running_.size() > 1) {
+  //    newest sequence's pages to the others and plan again. Not while pages are being read
+  //    from disk: that is progress, and the step is empty only until they land.
+  if (plan.empty() && running_.size() > 1 && !any_loading) {
     preempt(running_.back().get());
     waiting_.push_front(std::move(running_.back()));
     running_.pop_back();

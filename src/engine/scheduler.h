@@ -78,12 +78,19 @@ class Scheduler {
   // Makes `count` pages free, evicting from the cache if needed; false if it cannot.
   bool reserve_free(int32_t count);
   void preempt(Sequence* seq);
+  // Pages of the sequence's tokens the cache may supply (all but its last token's).
+  int32_t max_cached_pages(const Sequence& seq) const;
   // Adopts the cached pages of the longest cached prefix of the sequence's tokens, continuing
   // the match through the RAM/disk tiers.
   void adopt_cached_prefix(Sequence* seq);
   // Past the tree's match (seq->pages), brings the prompt's next pages up from the tiers into
-  // new pool pages while they are found, up to `max_pages` pages in all, and caches them.
-  void load_from_tiers(Sequence* seq, int32_t max_pages);
+  // new pool pages while they are ready (RAM, or read ahead), and caches them. At a page still
+  // on disk it queues the reads ahead and sets seq->tier_loading.
+  void load_from_tiers(Sequence* seq);
+  // A running tier_loading sequence takes the pages that have landed since.
+  void continue_tier_load(Sequence* seq);
+  // Sets the usage's cached prompt tokens of a first admission once its tier loads are done.
+  void account_cached_prompt(Sequence* seq);
   void release_pages(Sequence* seq);
   // Registers the sequence's computed full pages in the cache.
   void cache_full_pages(Sequence* seq);

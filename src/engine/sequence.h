@@ -23,6 +23,11 @@ struct Sequence {
   // preempted sequence re-matching its own pages does not count again).
   int32_t num_cached_prompt_tokens = 0;
   bool admitted_once = false;
+  // Admitted, but num_cached_prompt_tokens waits for the tier loads in progress.
+  bool cached_count_pending = false;
+  // Its next prompt pages are being read from the disk tier: it computes nothing until they
+  // land (or turn out to be gone), and num_computed stays at a page boundary meanwhile.
+  bool tier_loading = false;
   int32_t num_inserted_pages = 0;  // leading full pages already registered in the prefix cache
 
   int32_t num_pending() const { return static_cast<int32_t>(tokens.size()) - num_computed; }

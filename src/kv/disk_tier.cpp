@@ -39,6 +39,12 @@ T get(const std::vector<uint8_t>& in, size_t offset) {
   return v;
 }
 
+int64_t wall_clock_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 // Reads a whole file (or its first `limit` bytes); false on any I/O error.
 bool read_file(const std::string& path, size_t limit, std::vector<uint8_t>* out, int* fd_out = nullptr) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -118,6 +124,7 @@ Result<std::unique_ptr<DiskTier>> DiskTier::open(DiskTierOptions options) {
   for (int b = 0; b < 256 && !ec; ++b) fs::create_directories(fmt::format("{}/{:02x}", t->dir_, b), ec);
   if (ec)
     return make_error(ErrorKind::kIo, "KV cache directory " + t->dir_ + ": " + ec.message());
+  t->scan_other_models();
   AS_TRY(t->load_index());
   t->writer_ = std::thread([p = t.get()] { p->writer_loop(); });
   return t;
@@ -183,22 +190,68 @@ void DiskTier::index_erase(uint64_t key) {
   bytes_.fetch_sub(static_cast<int64_t>(file_bytes()), std::memory_order_relaxed);
 }
 
-std::vector<std::string> DiskTier::index_add(const Hash128& chain) {
+std::vector<std::string> DiskTier::index_add(const Hash128& chain, int64_t used_ns) {
   std::vector<std::string> doomed;
+  if (used_ns == 0) used_ns = wall_clock_ns();
   if (auto it = index_.find(chain.lo); it != index_.end()) {
+    it->second->used_ns = std::max(it->second->used_ns, used_ns);
     lru_.splice(lru_.begin(), lru_, it->second);
     return doomed;
   }
-  lru_.push_front(chain);
+  // The startup scan adds oldest first; anything else is newer than all it holds.
+  lru_.push_front({chain, used_ns});
   index_[chain.lo] = lru_.begin();
   pages_.fetch_add(1, std::memory_order_relaxed);
   bytes_.fetch_add(static_cast<int64_t>(file_bytes()), std::memory_order_relaxed);
-  while (num_bytes() > options_.capacity_bytes && !lru_.empty()) {
-    const Hash128 victim = lru_.back();
+  // Over the cap: the least recently used page of any model goes (see the header).
+  while (num_bytes() + other_models_bytes() > options_.capacity_bytes &&
+         (!lru_.empty() || !others_.empty())) {
+    if (!others_.empty() && (lru_.empty() || others_.front().used_ns <= lru_.back().used_ns)) {
+      doomed.push_back(std::move(others_.front().path));
+      others_bytes_.fetch_sub(others_.front().bytes, std::memory_order_relaxed);
+      others_.pop_front();
+      continue;
+    }
+    const Hash128 victim = lru_.back().chain;
     doomed.push_back(path_of(victim));
     index_erase(victim.lo);
   }
   return doomed;
+}
+
+void DiskTier::scan_other_models() {
+  // Siblings of this model's directory named like a fingerprint; their record files by name
+  // (ours: 32 hex digits and the extension), nothing else touched.
+  std::error_code ec;
+  const fs::path own = fs::path(dir_).filename();
+  int64_t total = 0;
+  size_t models = 0;
+  for (fs::directory_iterator m(options_.root_dir, ec), end; !ec && m != end; m.increment(ec)) {
+    const std::string name = m->path().filename().string();
+    if (name == own.string() || name.size() != 32 ||
+        name.find_first_not_of("0123456789abcdef") != std::string::npos || !m->is_directory(ec))
+      continue;
+    const size_t before = others_.size();
+    for (fs::recursive_directory_iterator f(m->path(), ec), fend; !ec && f != fend; f.increment(ec)) {
+      const std::string file = f->path().filename().string();
+      if (file.size() != 32 + std::strlen(kExtension) || !file.ends_with(kExtension)) continue;
+      struct stat st {};
+      if (::stat(f->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      others_.push_back({static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+                         static_cast<int64_t>(st.st_size), f->path().string()});
+      total += static_cast<int64_t>(st.st_size);
+    }
+    models += others_.size() > before ? 1 : 0;
+    ec.clear();
+  }
+  std::sort(others_.begin(), others_.end(),
+            [](const OtherFile& a, const OtherFile& b) { return a.used_ns < b.used_ns; });
+  others_bytes_.store(total, std::memory_order_relaxed);
+  if (models > 0)
+    AS_LOG_INFO("KV cache: {:.2f} GiB of {} other model(s)' pages share the {:.2f} GiB disk cap "
+                "(least recently used first, whichever model)",
+                static_cast<double>(total) / (1 << 30), models,
+                static_cast<double>(options_.capacity_bytes) / (1 << 30));
 }
 
 Status DiskTier::load_index() {
@@ -255,7 +308,7 @@ Status DiskTier::load_index() {
       drop_invalid(f.chain, f.path, why);
     } else {
       std::lock_guard<std::mutex> lock(mutex_);
-      for (std::string& p : index_add(f.chain)) doomed.push_back(std::move(p));
+      for (std::string& p : index_add(f.chain, f.mtime_ns)) doomed.push_back(std::move(p));
     }
     done += static_cast<uint64_t>(st.st_size);
     if (progress) progress->update(done);
@@ -267,7 +320,7 @@ Status DiskTier::load_index() {
 
 bool DiskTier::contains(const Hash128& chain) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (auto it = index_.find(chain.lo); it != index_.end()) return *it->second == chain;
+  if (auto it = index_.find(chain.lo); it != index_.end()) return it->second->chain == chain;
   auto q = queued_.find(chain.lo);
   return q != queued_.end() && q->second->chain == chain;
 }
@@ -298,7 +351,7 @@ PageRecordPtr DiskTier::read(const Hash128& chain) {
       return q->second;
     }
     auto it = index_.find(chain.lo);
-    if (it == index_.end() || *it->second != chain) return nullptr;
+    if (it == index_.end() || it->second->chain != chain) return nullptr;
   }
   const std::string path = path_of(chain);
   const auto t0 = std::chrono::steady_clock::now();
@@ -327,7 +380,10 @@ PageRecordPtr DiskTier::read(const Hash128& chain) {
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (auto it = index_.find(chain.lo); it != index_.end()) lru_.splice(lru_.begin(), lru_, it->second);
+    if (auto it = index_.find(chain.lo); it != index_.end()) {
+      it->second->used_ns = wall_clock_ns();
+      lru_.splice(lru_.begin(), lru_, it->second);
+    }
   }
   hits_.fetch_add(1, std::memory_order_relaxed);
   return rec;
@@ -343,8 +399,8 @@ void DiskTier::clear() {
       queued_bytes_ -= static_cast<int64_t>(r->bytes.size());
     }
     queue_.clear();
-    for (const Hash128& chain : lru_) doomed.push_back(path_of(chain));
-    while (!lru_.empty()) index_erase(lru_.front().lo);
+    for (const Entry& e : lru_) doomed.push_back(path_of(e.chain));
+    while (!lru_.empty()) index_erase(lru_.front().chain.lo);
   }
   for (const std::string& p : doomed) ::unlink(p.c_str());
   idle_cv_.notify_all();

@@ -31,6 +31,11 @@
 // checks size, magic, version, fingerprint, header CRC and that the chain hash matches parent
 // and tokens; a read checks it all again plus the full CRC — and is deleted with a warning.
 //
+// Capacity: the cap covers the whole cache directory, every model's pages in it, not only this
+// model's: pages of other models (left by earlier runs) count against it, and whichever page,
+// of any model, was used least recently is deleted first. So serving one model after another
+// never fills the disk beyond the one figure the user gave.
+//
 // Threads: writes run on the tier's own writer thread; the engine thread only queues the
 // exported record (a queue bounded in bytes: when the disk falls behind, pages are dropped,
 // never waited for). Reads run on the caller's thread (the engine, on a lookup hit).
@@ -57,7 +62,7 @@ inline constexpr uint32_t kDiskPageFormatVersion = 1;
 
 struct DiskTierOptions {
   std::string root_dir;           // the fingerprint's directory is made below it
-  int64_t capacity_bytes = 0;     // of record files, for this model
+  int64_t capacity_bytes = 0;     // of record files under root_dir, all models together
   Hash128 model_fingerprint{};
   int32_t page_size = 16;
   size_t page_bytes = 0;
@@ -96,6 +101,7 @@ class DiskTier {
   void clear();
 
   int64_t capacity_bytes() const { return options_.capacity_bytes; }
+  // This model's pages and bytes (the cap also counts other_models_bytes()).
   int64_t num_pages() const { return pages_.load(std::memory_order_relaxed); }
   int64_t num_bytes() const { return bytes_.load(std::memory_order_relaxed); }
   int64_t lookups() const { return lookups_.load(std::memory_order_relaxed); }
@@ -103,12 +109,16 @@ class DiskTier {
   int64_t writes() const { return writes_.load(std::memory_order_relaxed); }
   int64_t dropped_writes() const { return dropped_.load(std::memory_order_relaxed); }
   int64_t invalid_files() const { return invalid_.load(std::memory_order_relaxed); }
+  // Record files of other models under root_dir that count against the capacity.
+  int64_t other_models_bytes() const { return others_bytes_.load(std::memory_order_relaxed); }
   // Measured read throughput of page records (bytes/s), 0 before the first read.
   double read_bytes_per_second() const { return read_bps_.load(std::memory_order_relaxed); }
 
  private:
   explicit DiskTier(DiskTierOptions options);
   Status load_index();
+  // Finds the record files of other models' directories under root_dir (oldest first).
+  void scan_other_models();
   void writer_loop();
   bool write_record(const PageRecord& record);
   // Checks a file's header (and, when `full`, payload and CRC) and decodes it.
@@ -116,9 +126,9 @@ class DiskTier {
               PageRecord* out, std::string* why) const;
   void drop_invalid(const Hash128& chain, const std::string& path, const std::string& why);
   size_t file_bytes() const;
-  // With mutex_ held: adds an entry as the most recent; returns paths to unlink to stay within
-  // capacity.
-  std::vector<std::string> index_add(const Hash128& chain);
+  // With mutex_ held: adds an entry last used at `used_ns` (wall clock, as file mtimes are;
+  // 0: now) at its place in the LRU; returns paths to unlink to stay within capacity.
+  std::vector<std::string> index_add(const Hash128& chain, int64_t used_ns = 0);
   void index_erase(uint64_t key);
 
   DiskTierOptions options_;
@@ -130,8 +140,18 @@ class DiskTier {
   mutable std::mutex mutex_;
   std::condition_variable cv_;       // queue not empty / stop
   std::condition_variable idle_cv_;  // queue drained
-  std::list<Hash128> lru_;           // front: most recently used
-  std::unordered_map<uint64_t, std::list<Hash128>::iterator, IdentityHash> index_;
+  struct Entry {
+    Hash128 chain;
+    int64_t used_ns;  // last use, wall clock
+  };
+  std::list<Entry> lru_;  // front: most recently used
+  std::unordered_map<uint64_t, std::list<Entry>::iterator, IdentityHash> index_;
+  struct OtherFile {
+    int64_t used_ns;
+    int64_t bytes;
+    std::string path;
+  };
+  std::deque<OtherFile> others_;  // other models' records, oldest first
   std::deque<PageRecordPtr> queue_;
   std::unordered_map<uint64_t, PageRecordPtr, IdentityHash> queued_;  // queue_ and in flight
   int64_t queued_bytes_ = 0;
@@ -140,7 +160,7 @@ class DiskTier {
   std::thread writer_;
 
   std::atomic<int64_t> pages_{0}, bytes_{0}, lookups_{0}, hits_{0}, writes_{0}, dropped_{0},
-      invalid_{0};
+      invalid_{0}, others_bytes_{0};
   std::atomic<double> read_bps_{0};
 };
 

@@ -24,9 +24,19 @@ KvTiers::KvTiers(const KvTierOptions& options, const Hash128& model_fingerprint,
     if (disk.ok()) disk_ = std::move(*disk);
     else AS_LOG_ERROR("KV cache disk tier off: {}", disk.error().to_string());
   }
+  if (disk_ != nullptr) {
+    // Room for at least a few pages of any model (a 70B-class page is ~5 MB).
+    const int64_t bound = std::max<int64_t>(options.disk_prefetch_bytes,
+                                            4 * static_cast<int64_t>(page_bytes));
+    prefetcher_ = std::make_unique<DiskPrefetcher>(
+        disk_.get(), bound, std::chrono::microseconds(options.disk_read_delay_us));
+  }
 }
 
-KvTiers::~KvTiers() { flush(); }
+KvTiers::~KvTiers() {
+  prefetcher_.reset();  // its reader uses the disk tier
+  flush();
+}
 
 PageRecordPtr KvTiers::export_record(const CachedPageInfo& page) const {
   auto r = std::make_shared<PageRecord>();
@@ -76,6 +86,23 @@ bool KvTiers::may_have(const Hash128& chain) const {
   return disk_worth_loading() && disk_->contains(chain);
 }
 
+KvTiers::Probe KvTiers::probe(const Hash128& chain) const {
+  if (ram_ != nullptr && ram_->contains(chain)) return Probe::kReady;
+  if (prefetcher_ == nullptr) return Probe::kAbsent;
+  if (prefetcher_->state(chain) == DiskPrefetcher::State::kReady) return Probe::kReady;
+  return disk_worth_loading() && disk_->contains(chain) ? Probe::kOnDisk : Probe::kAbsent;
+}
+
+int32_t KvTiers::prefetch_window_pages() const {
+  if (prefetcher_ == nullptr) return 0;
+  const int64_t pages = prefetcher_->max_ready_bytes() / 2 / static_cast<int64_t>(page_bytes_);
+  return static_cast<int32_t>(std::clamp<int64_t>(pages, 1, 1024));
+}
+
+void KvTiers::prefetch(std::span<const Hash128> chains) {
+  if (prefetcher_ != nullptr) prefetcher_->request(chains);
+}
+
 bool KvTiers::fetch(const Hash128& chain, const Hash128& parent, int32_t depth,
                     std::span<const int32_t> tokens, int32_t dst) {
   // The key is a 128-bit hash; the tokens and parent are compared anyway, so a collision can
@@ -88,6 +115,7 @@ bool KvTiers::fetch(const Hash128& chain, const Hash128& parent, int32_t depth,
   };
   PageRecordPtr r;
   if (ram_ != nullptr) r = ram_->take(chain);
+  if (r == nullptr && prefetcher_ != nullptr) r = prefetcher_->take(chain);
   if (r == nullptr && disk_worth_loading()) r = disk_->read(chain);
   if (r == nullptr || !matches(*r)) return false;
   io_.import_page(dst, r->bytes.data());
@@ -99,6 +127,7 @@ void KvTiers::flush() {
 }
 
 void KvTiers::clear() {
+  if (prefetcher_ != nullptr) prefetcher_->clear();
   if (ram_ != nullptr) ram_->clear();
   if (disk_ != nullptr) disk_->clear();
 }

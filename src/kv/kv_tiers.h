@@ -10,6 +10,9 @@
 //     pages when full; one the disk lacks (tier off earlier, write dropped) is queued for it.
 //   - On lookup, a page found in RAM is taken out of RAM into a pool page (it returns to RAM
 //     when evicted again); one found on disk is read into a pool page and stays on disk.
+//     Disk reads for the scheduler run ahead on the prefetcher's thread (kv/disk_prefetcher.h):
+//     `probe` says whether a page is ready now or must come from disk, `prefetch` queues the
+//     reads, and the engine sleeps on `set_on_read` when nothing else can run meanwhile.
 //
 // Recompute or load: RAM is always cheaper than recomputing a page. A disk page is loaded when
 // reading it is expected to be faster than prefilling its tokens:
@@ -18,15 +21,18 @@
 // rate of its steps), optimistic (load) until measured. Loading is per page in prefix order,
 // and the rule holds for all disk pages of a model alike, so it is decided once per lookup.
 //
-// Engine thread only, except the stats (atomics) and the disk writer inside DiskTier.
+// Engine thread only, except the stats (atomics), the disk writer inside DiskTier and the
+// prefetcher's reader.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <span>
 #include <string>
 
+#include "kv/disk_prefetcher.h"
 #include "kv/disk_tier.h"
 #include "kv/ram_tier.h"
 #include "kv/radix_cache.h"
@@ -45,6 +51,9 @@ struct KvTierOptions {
   int64_t disk_bytes = 0;    // 0 or an empty dir: no disk tier
   bool disk_sync = true;
   DiskLoadPolicy disk_load = DiskLoadPolicy::kAuto;
+  // Disk pages read ahead and not yet taken, at most (the prefetcher's bound).
+  int64_t disk_prefetch_bytes = 256ll << 20;
+  int64_t disk_read_delay_us = 0;  // tests: a slow disk
   bool progress = true;
   bool enabled() const { return ram_bytes > 0 || (disk_bytes > 0 && !disk_dir.empty()); }
 };
@@ -76,10 +85,34 @@ class KvTiers : public RadixCacheListener {
 
   // Whether a lookup may find `chain` below the pool (RAM, or disk when loading is worth it).
   bool may_have(const Hash128& chain) const;
+  enum class Probe {
+    kAbsent,  // in no tier (or on disk where recomputing is faster)
+    kReady,   // fetch() takes it without touching the disk: in RAM, or read ahead
+    kOnDisk,  // on disk, to be read: prefetch() it and come back when it has landed
+  };
+  Probe probe(const Hash128& chain) const;
+  // Queues background reads of these disk pages (in this order); pages already queued or
+  // landed are skipped.
+  void prefetch(std::span<const Hash128> chains);
   // Brings the page `chain` (parent, depth and tokens as the caller's prompt has them) into
-  // pool page `dst`: true when found in a tier with exactly these tokens and parent.
+  // pool page `dst`: true when found in a tier with exactly these tokens and parent. A disk page
+  // not read ahead is read here, on the caller's thread.
   bool fetch(const Hash128& chain, const Hash128& parent, int32_t depth,
              std::span<const int32_t> tokens, int32_t dst);
+  // Whether background reads are queued or in progress.
+  bool reads_in_flight() const { return prefetcher_ != nullptr && prefetcher_->busy(); }
+  // Waits for the next background read to complete (or `timeout`); false when none is queued.
+  bool wait_for_read(std::chrono::milliseconds timeout) {
+    return prefetcher_ != nullptr && prefetcher_->wait_for_read(timeout);
+  }
+  // Called on the reader thread after each background read (the engine's wake-up).
+  void set_on_read(std::function<void()> on_read) {
+    if (prefetcher_ != nullptr) prefetcher_->set_on_read(std::move(on_read));
+  }
+  const DiskPrefetcher* prefetcher() const { return prefetcher_.get(); }
+  // How many pages ahead one sequence reads: half the prefetcher's bound, so two sequences
+  // loading at once do not drop each other's pages.
+  int32_t prefetch_window_pages() const;
 
   // Tokens per second of the engine's recent prefill steps (for the load-or-recompute rule).
   void note_prefill_rate(double tokens_per_second);
@@ -103,6 +136,7 @@ class KvTiers : public RadixCacheListener {
   PageIo io_;
   std::unique_ptr<RamTier> ram_;
   std::unique_ptr<DiskTier> disk_;
+  std::unique_ptr<DiskPrefetcher> prefetcher_;  // with disk_; declared after it: stops first
   double prefill_tps_ = 0;  // EMA; 0: not measured yet
 };
 

@@ -144,6 +144,76 @@ TEST_F(TieredEngine, EvictedConversationComesBackFromDiskAndAfterARestart) {
   }
 }
 
+// Disk reads run on the prefetcher's thread: while a request's prefix comes back from a slow
+// disk (20 ms a page here), a stream already running keeps decoding; the request then gets all
+// of its prefix from the disk (reported as cached) and the greedy tokens of a cache-off run.
+// Read on the engine thread, the four page reads would stall the stream for their 80 ms: it
+// would produce at most one token between the request's arrival and its first token.
+TEST_F(TieredEngine, DiskReadsDoNotStallOtherStreams) {
+  std::mt19937 rng(std::random_device{}());
+  const std::vector<int32_t> a = random_prompt(rng, 75);
+  auto cold_backend = backend();
+  Engine cold(cold_backend.get(), options(false, 0, 0));
+  const GreedyRun reference = generate(cold, a, 12);
+
+  auto b = backend();
+  EngineOptions o = options(true, 0, 1ll << 30);  // disk only
+  o.kv_tiers.disk_read_delay_us = 20000;
+  Engine engine(b.get(), o);
+  EXPECT_EQ(generate(engine, a, 12).usage.cached_prompt_tokens, 0);
+  other_traffic(engine, rng);
+  engine.kv_tiers()->flush();
+  ASSERT_GT(engine.cache_stats().disk.pages, 4);
+
+  // A stream of 140 tokens (it and A fit the 256-token pool together)...
+  GenerationRequest stream;
+  stream.prompt = random_prompt(rng, 10);
+  stream.sampling.temperature = 0.0f;
+  stream.stop.max_new_tokens = 140;
+  stream.stop.ignore_stop_tokens = true;
+  auto stream_events = stream.events;
+  engine.submit(std::move(stream));
+  int stream_tokens = 0;
+  auto drain_stream = [&] {
+    while (auto e = stream_events->try_pop())
+      if (e->kind == EngineEvent::Kind::kToken) ++stream_tokens;
+  };
+  while (stream_tokens < 3) {
+    ASSERT_TRUE(engine.step());
+    drain_stream();
+  }
+  // ... then A, whose prefix is on disk only.
+  GenerationRequest ra;
+  ra.prompt = a;
+  ra.sampling.temperature = 0.0f;
+  ra.stop.max_new_tokens = 12;
+  ra.stop.ignore_stop_tokens = true;
+  auto a_events = ra.events;
+  engine.submit(std::move(ra));
+  const int before = stream_tokens;
+  int during = -1;
+  GreedyRun again;
+  while (engine.step()) {
+    drain_stream();
+    while (auto e = a_events->try_pop()) {
+      if (e->kind != EngineEvent::Kind::kToken) {
+        again.usage = e->usage;
+        continue;
+      }
+      if (again.tokens.empty()) during = stream_tokens - before;
+      again.tokens.push_back(e->sample.token);
+    }
+  }
+  drain_stream();
+  EXPECT_EQ(stream_tokens, 140);
+  EXPECT_EQ(again.usage.cached_prompt_tokens, 64);
+  EXPECT_EQ(again.tokens, reference.tokens);
+  EXPECT_EQ(engine.cache_stats().disk.hits, 4);
+  std::printf("  stream tokens while A's 4 pages were read from disk: %d\n", during);
+  EXPECT_GE(during, 3) << "the stream stalled while A's prefix was read from disk";
+  EXPECT_EQ(engine.check_integrity(), "");
+}
+
 TEST_F(TieredEngine, ModelFingerprintSeparatesModelsAndKvLayouts) {
   auto fp = [](const LoadedModel& m, DType d, int32_t ps) {
     auto r = compute_model_fingerprint(m, d, ps);

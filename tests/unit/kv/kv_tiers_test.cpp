@@ -1,16 +1,19 @@
 // The RAM and disk tiers of the KV cache (kv/ram_tier.h, kv/disk_tier.h): round trips, LRU and
 // capacity, a restart finding its pages, and every way a record file can be damaged (bit flip,
 // truncation, empty, another model, another format version, a writer killed mid-record) being
-// skipped and deleted rather than loaded or crashing.
+// skipped and deleted rather than loaded or crashing; the prefetcher that reads disk pages
+// ahead on its own thread (kv/disk_prefetcher.h).
 #include <gtest/gtest.h>
 
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <random>
 
 #include "kv/crc32c.h"
+#include "kv/disk_prefetcher.h"
 #include "kv/disk_tier.h"
 #include "kv/ram_tier.h"
 
@@ -273,6 +276,154 @@ TEST_F(DiskTierTest, ClearForgetsStoredAndQueuedPages) {
   }
   disk.reset();
   EXPECT_EQ(open()->num_pages(), 0);  // nothing comes back after a restart either
+}
+
+TEST_F(DiskTierTest, CapCoversEveryModelsPagesLeastRecentlyUsedFirst) {
+  std::mt19937 rng(10);
+  const Hash128 other_model{0x9999, 0x7777};
+  const int64_t one = static_cast<int64_t>(84 + 4 * kPageSize + kPageBytes + 4);  // a file
+  std::vector<std::shared_ptr<PageRecord>> a, b;
+  std::vector<std::string> a_paths;
+  {  // model A (another model, served earlier) leaves 5 pages, used an hour ago
+    auto disk = open(8 * one, other_model);
+    for (int i = 0; i < 5; ++i) {
+      a.push_back(make_record(rng, Hash128{static_cast<uint64_t>(i), 7}, 0));
+      disk->enqueue(a.back());
+    }
+    disk->flush();
+    for (int i = 0; i < 5; ++i) {
+      a_paths.push_back(disk->path_of(a[static_cast<size_t>(i)]->chain));
+      fs::last_write_time(a_paths.back(), fs::file_time_type::clock::now() - std::chrono::hours(1) +
+                                              std::chrono::seconds(i));
+    }
+  }
+  auto disk = open(8 * one);  // this model, the same 8-page cap
+  EXPECT_EQ(disk->other_models_bytes(), 5 * one);
+  EXPECT_EQ(disk->num_pages(), 0);
+  for (int i = 0; i < 5; ++i) {
+    b.push_back(make_record(rng, Hash128{static_cast<uint64_t>(i), 8}, 0));
+    disk->enqueue(b.back());
+  }
+  disk->flush();
+  // 10 pages for 8 places: A's two oldest went, nothing of this model's.
+  EXPECT_EQ(disk->num_pages(), 5);
+  EXPECT_EQ(disk->other_models_bytes(), 3 * one);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(fs::exists(a_paths[static_cast<size_t>(i)]), i >= 2) << "model A's page " << i;
+  for (auto& r : b) EXPECT_TRUE(fs::exists(disk->path_of(r->chain)));
+  disk.reset();
+
+  // Back to model A: its 3 remaining pages are its own now, this model's 5 count against the
+  // cap. A's pages are older than all of B's, so A's new pages push out A's oldest first.
+  auto back = open(8 * one, other_model);
+  EXPECT_EQ(back->num_pages(), 3);
+  EXPECT_EQ(back->other_models_bytes(), 5 * one);
+  auto fresh = make_record(rng, Hash128{99, 7}, 0);
+  back->enqueue(fresh);
+  back->flush();
+  EXPECT_EQ(back->num_pages(), 3);
+  EXPECT_FALSE(back->contains(a[2]->chain));
+  EXPECT_TRUE(back->contains(fresh->chain));
+  EXPECT_EQ(back->other_models_bytes(), 5 * one);
+  // The directory as a whole stays within the cap.
+  int64_t total = 0;
+  for (auto& f : fs::recursive_directory_iterator(root_))
+    if (f.is_regular_file()) total += static_cast<int64_t>(f.file_size());
+  EXPECT_LE(total, 8 * one);
+}
+
+// Waits until nothing is queued or in flight (bounded: a stuck reader fails the test).
+void drain(DiskPrefetcher& p) {
+  for (int i = 0; i < 1000 && p.busy(); ++i) p.wait_for_read(std::chrono::milliseconds(10));
+  ASSERT_FALSE(p.busy());
+}
+
+TEST_F(DiskTierTest, PrefetcherReadsAheadAndHandsEachPageOverOnce) {
+  std::mt19937 rng(7);
+  auto disk = open();
+  std::vector<std::shared_ptr<PageRecord>> r;
+  std::vector<Hash128> chains;
+  for (int i = 0; i < 12; ++i) {
+    r.push_back(make_record(rng, Hash128{static_cast<uint64_t>(i), 4}, 0));
+    disk->enqueue(r.back());
+    chains.push_back(r.back()->chain);
+  }
+  disk->flush();
+  DiskPrefetcher p(disk.get(), 1 << 20);
+  std::atomic<int> reads_seen{0};
+  p.set_on_read([&] { ++reads_seen; });  // on the reader thread, after each read has landed
+  EXPECT_EQ(p.state(chains[0]), DiskPrefetcher::State::kNone);
+  EXPECT_EQ(p.take(chains[0]), nullptr);
+  EXPECT_FALSE(p.wait_for_read(std::chrono::milliseconds(1)));  // nothing queued
+  p.request(chains);
+  p.request(chains);  // asked twice: read once
+  drain(p);
+  // The last callback may still be on its way when the queue reads empty.
+  for (int i = 0; i < 1000 && reads_seen.load() < 12; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_EQ(reads_seen.load(), 12);
+  EXPECT_EQ(disk->lookups(), 12);
+  for (size_t i = 0; i < r.size(); ++i) {
+    EXPECT_EQ(p.state(chains[i]), DiskPrefetcher::State::kReady) << i;
+    PageRecordPtr got = p.take(chains[i]);
+    ASSERT_NE(got, nullptr) << i;
+    expect_same(*got, *r[i]);
+    EXPECT_EQ(p.state(chains[i]), DiskPrefetcher::State::kNone);
+    EXPECT_EQ(p.take(chains[i]), nullptr);
+  }
+  EXPECT_EQ(p.ready_bytes(), 0);
+  // A page gone from the disk (evicted, deleted by hand) lands as nothing.
+  fs::remove(disk->path_of(chains[3]));
+  p.request(std::span<const Hash128>(&chains[3], 1));
+  drain(p);
+  EXPECT_EQ(p.state(chains[3]), DiskPrefetcher::State::kNone);
+  EXPECT_FALSE(disk->contains(chains[3]));
+}
+
+TEST_F(DiskTierTest, PrefetcherDropsTheOldestLandedPagesBeyondItsBound) {
+  std::mt19937 rng(8);
+  auto disk = open();
+  std::vector<Hash128> chains;
+  for (int i = 0; i < 10; ++i) {
+    auto rec = make_record(rng, Hash128{static_cast<uint64_t>(i), 5}, 0);
+    disk->enqueue(rec);
+    chains.push_back(rec->chain);
+  }
+  disk->flush();
+  DiskPrefetcher p(disk.get(), 4 * static_cast<int64_t>(kPageBytes));  // four pages
+  p.request(chains);
+  drain(p);
+  EXPECT_EQ(p.dropped(), 6);
+  EXPECT_EQ(p.ready_bytes(), 4 * static_cast<int64_t>(kPageBytes));
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(p.state(chains[static_cast<size_t>(i)]),
+              i < 6 ? DiskPrefetcher::State::kNone : DiskPrefetcher::State::kReady) << i;
+  // A dropped page is still on disk: asked again, it is read again.
+  EXPECT_TRUE(disk->contains(chains[0]));
+  p.request(std::span<const Hash128>(&chains[0], 1));
+  drain(p);
+  EXPECT_NE(p.take(chains[0]), nullptr);
+  // A clear forgets what landed and what was queued.
+  p.clear();
+  EXPECT_EQ(p.ready_bytes(), 0);
+  for (const Hash128& c : chains) EXPECT_EQ(p.state(c), DiskPrefetcher::State::kNone);
+}
+
+TEST_F(DiskTierTest, PrefetcherRefusesADamagedPage) {
+  std::mt19937 rng(9);
+  auto disk = open();
+  auto rec = make_record(rng, Hash128{1, 6}, 0);
+  disk->enqueue(rec);
+  disk->flush();
+  std::vector<uint8_t> b = read_bytes(disk->path_of(rec->chain));
+  b[b.size() - 10] ^= 0x40;  // payload bit: only the full read's checksum sees it
+  write_bytes(disk->path_of(rec->chain), b, b.size());
+  DiskPrefetcher p(disk.get(), 1 << 20);
+  p.request(std::span<const Hash128>(&rec->chain, 1));
+  drain(p);
+  EXPECT_EQ(p.take(rec->chain), nullptr);
+  EXPECT_FALSE(disk->contains(rec->chain));
+  EXPECT_EQ(disk->invalid_files(), 1);
 }
 
 }  // namespace
