@@ -9,12 +9,13 @@
 //
 //   node bench/http_load.mjs --bin build/agentserve --model DIR [--streams 64] [--tokens 64]
 //                            [--idle 256] [--parallel 64] [--temperature 1] [--io-threads 0]
-//                            [--threads 0]
+//                            [--threads 0] [--driver-nice 0]
 //
 // The load driver runs on the same machine: its own CPU time is reported too, since on a small
 // machine it competes with the server.
 
 import fs from "node:fs";
+import os from "node:os";
 import http from "node:http";
 import { parseArgs, startServer as start, post, metrics } from "./lib/server.mjs";
 
@@ -27,6 +28,7 @@ const IDLE = Number(args.idle ?? 256);
 const PARALLEL = Number(args.parallel ?? STREAMS);
 const IO_THREADS = args["io-threads"] ?? "0";
 const THREADS = args.threads ?? "0";  // compute threads of the server (0: all cores)
+const DRIVER_NICE = Number(args["driver-nice"] ?? 0);
 if (!MODEL) throw new Error("--model DIR is required");
 
 // The prefix cache's disk tier would write every run's pages into the user's cache directory:
@@ -64,6 +66,10 @@ const chatBody = (i, maxTokens) => ({
 
 // ---- throughput, overhead, latency ----
 const srv = await startServer(["--parallel", String(PARALLEL), "--io-threads", IO_THREADS, "--threads", THREADS]);
+// --driver-nice N: the driver's own thread N nice levels down once the server runs (the server
+// keeps its priority), so that on a small machine the client stands in for one on another host
+// rather than taking the server's cores. Reported in the output.
+if (DRIVER_NICE !== 0) os.setPriority(0, DRIVER_NICE);
 // Warm up (first allocations, page faults).
 await Promise.all(Array.from({ length: Math.min(8, STREAMS) }, (_, i) => post(`${srv.url}/v1/chat/completions`, chatBody(i, 8))));
 const m0 = await metrics(srv.url);
@@ -120,7 +126,7 @@ idleSrv.proc.kill("SIGKILL");
 for (const r of idleReqs) r.destroy();
 
 const result = {
-  streams: STREAMS, tokens_per_stream: TOKENS, parallel: PARALLEL, io_threads: IO_THREADS, compute_threads: THREADS,
+  streams: STREAMS, tokens_per_stream: TOKENS, parallel: PARALLEL, io_threads: IO_THREADS, compute_threads: THREADS, driver_nice: DRIVER_NICE,
   wall_s: +wall.toFixed(3),
   generated_tokens: gen, streamed_tokens: streamedTokens,
   http_tok_per_s: +(streamedTokens / wall).toFixed(1),

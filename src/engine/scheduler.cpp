@@ -42,6 +42,7 @@ void Scheduler::release_pages(Sequence* seq) {
   seq->num_computed = 0;
   seq->num_inserted_pages = 0;
   seq->tier_loading = false;
+  seq->tier_read_until = 0;
 }
 
 int32_t Scheduler::max_cached_pages(const Sequence& seq) const {
@@ -90,15 +91,25 @@ void Scheduler::load_from_tiers(Sequence* seq) {
     if (where == KvTiers::Probe::kAbsent) break;
     if (where == KvTiers::Probe::kOnDisk) {
       // Read ahead from here on the prefetcher's thread; the sequence waits for its pages
-      // (other sequences go on) and takes them as they land.
-      std::vector<Hash128> reads;
-      Hash128 p = parent;
-      for (int32_t j = i; j < max_pages && j - i < tiers_->prefetch_window_pages(); ++j) {
-        const Hash128 c = j == i ? chain : chain_hash(p, page_tokens(j));
-        const KvTiers::Probe w = tiers_->probe(c);
-        if (w == KvTiers::Probe::kAbsent) break;
-        if (w == KvTiers::Probe::kOnDisk) reads.push_back(c);
-        p = c;
+      // (other sequences go on) and takes them as they land. This page is asked for again in
+      // case it landed and was dropped (the prefetcher skips what it has); the read-ahead is
+      // topped up to a window past it when half of the window has been taken.
+      std::vector<Hash128> reads{chain};
+      const int32_t end = std::min(max_pages, i + tiers_->prefetch_window_pages());
+      if (seq->tier_read_until < i + (end - i) / 2) {
+        Hash128 p = chain;
+        int32_t j = i + 1;
+        for (; j < end; ++j) {
+          const Hash128 c = chain_hash(p, page_tokens(j));
+          if (j >= seq->tier_read_until) {
+            const KvTiers::Probe w = tiers_->probe(c);
+            if (w == KvTiers::Probe::kAbsent) break;
+            if (w == KvTiers::Probe::kOnDisk) reads.push_back(c);
+          }
+          p = c;
+        }
+        // Past a page no tier has, nothing can be loaded: no further read-ahead.
+        seq->tier_read_until = j < end ? max_pages : end;
       }
       tiers_->prefetch(reads);
       on_disk = true;

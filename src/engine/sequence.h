@@ -28,6 +28,7 @@ struct Sequence {
   // Its next prompt pages are being read from the disk tier: it computes nothing until they
   // land (or turn out to be gone), and num_computed stays at a page boundary meanwhile.
   bool tier_loading = false;
+  int32_t tier_read_until = 0;  // page index up to which disk reads have been queued
   int32_t num_inserted_pages = 0;  // leading full pages already registered in the prefix cache
 
   int32_t num_pending() const { return static_cast<int32_t>(tokens.size()) - num_computed; }

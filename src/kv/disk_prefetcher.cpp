@@ -1,6 +1,9 @@
 #include "kv/disk_prefetcher.h"
 
 namespace agentserve {
+namespace {
+constexpr uint64_t kNotifyEvery = 32;
+}  // namespace
 
 DiskPrefetcher::DiskPrefetcher(DiskTier* disk, int64_t max_ready_bytes,
                                std::chrono::microseconds read_delay_for_tests)
@@ -128,9 +131,13 @@ void DiskPrefetcher::loop() {
         std::erase_if(ready_order_, [&](const Hash128& c) { return ready_.count(c.lo) == 0; });
     }
     ++reads_done_;
+    // The engine is woken every kNotifyEvery reads and when the queue runs dry, not per page:
+    // a sequence computes nothing until its whole run of pages has landed, and each wake-up
+    // costs a scheduling pass.
+    const bool notify = queue_.empty() || reads_done_ % kNotifyEvery == 0;
     lock.unlock();
     done_cv_.notify_all();
-    {
+    if (notify) {
       std::lock_guard<std::mutex> cb(callback_mutex_);
       if (on_read_) on_read_();
     }

@@ -35,7 +35,8 @@ class DiskPrefetcher {
   DiskPrefetcher(const DiskPrefetcher&) = delete;
   DiskPrefetcher& operator=(const DiskPrefetcher&) = delete;
 
-  // Called (on the reader thread) after each read, whether it found the page or not.
+  // Called (on the reader thread) after every 32nd read and whenever the queue runs dry,
+  // whether the reads found their pages or not.
   void set_on_read(std::function<void()> on_read);
 
   State state(const Hash128& chain) const;

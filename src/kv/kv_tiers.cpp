@@ -90,7 +90,8 @@ KvTiers::Probe KvTiers::probe(const Hash128& chain) const {
   if (ram_ != nullptr && ram_->contains(chain)) return Probe::kReady;
   if (prefetcher_ == nullptr) return Probe::kAbsent;
   if (prefetcher_->state(chain) == DiskPrefetcher::State::kReady) return Probe::kReady;
-  return disk_worth_loading() && disk_->contains(chain) ? Probe::kOnDisk : Probe::kAbsent;
+  if (!disk_worth_loading() || !disk_->contains(chain)) return Probe::kAbsent;
+  return options_.disk_read_ahead ? Probe::kOnDisk : Probe::kReady;  // kReady: fetch() reads it
 }
 
 int32_t KvTiers::prefetch_window_pages() const {

@@ -51,6 +51,9 @@ struct KvTierOptions {
   int64_t disk_bytes = 0;    // 0 or an empty dir: no disk tier
   bool disk_sync = true;
   DiskLoadPolicy disk_load = DiskLoadPolicy::kAuto;
+  // Disk pages for the scheduler are read ahead on the prefetcher's thread; false: on the
+  // engine thread, inside the step that admits the request (benchmarks: the reference).
+  bool disk_read_ahead = true;
   // Disk pages read ahead and not yet taken, at most (the prefetcher's bound).
   int64_t disk_prefetch_bytes = 256ll << 20;
   int64_t disk_read_delay_us = 0;  // tests: a slow disk
@@ -87,7 +90,7 @@ class KvTiers : public RadixCacheListener {
   bool may_have(const Hash128& chain) const;
   enum class Probe {
     kAbsent,  // in no tier (or on disk where recomputing is faster)
-    kReady,   // fetch() takes it without touching the disk: in RAM, or read ahead
+    kReady,   // fetch() takes it now: in RAM or read ahead (or, without read-ahead, on disk)
     kOnDisk,  // on disk, to be read: prefetch() it and come back when it has landed
   };
   Probe probe(const Hash128& chain) const;
