@@ -18,6 +18,7 @@
 #include <mutex>
 #include <span>
 #include <thread>
+#include <vector>
 #include <unordered_map>
 
 #include "kv/disk_tier.h"
@@ -69,6 +70,7 @@ class DiskPrefetcher {
   std::condition_variable cv_;       // work queued / stop
   std::condition_variable done_cv_;  // a read completed
   std::deque<Hash128> queue_;
+  size_t advised_ = 0;  // leading entries of queue_ already announced to the kernel
   std::unordered_map<uint64_t, Hash128, IdentityHash> wanted_;  // queued or in flight
   std::unordered_map<uint64_t, PageRecordPtr, IdentityHash> ready_;
   std::deque<Hash128> ready_order_;  // landing order, for dropping the oldest
