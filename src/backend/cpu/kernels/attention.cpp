@@ -23,8 +23,10 @@ namespace {
 using detail::AttentionTask;
 
 // Rows (token x query head pairs) per work item: enough to share each widened K/V chunk,
-// few enough that a prefill chunk still splits into many items.
+// few enough that a prefill chunk still splits into many items. The AMX kernel builds tiles
+// of each 32-key block for all rows of its item, so it takes more rows per item.
 constexpr int32_t kRowsPerItem = 16;
+constexpr int32_t kAmxRowsPerItem = 64;
 
 void check_geometry(const KvPoolView& kv, int32_t layer) {
   const KvGeometry& g = kv.geometry;
@@ -213,7 +215,6 @@ void paged_attention(ThreadPool& pool, const Batch& batch, int32_t layer, const 
   AS_CHECK_GE(num_heads, g.num_kv_heads);
   AS_CHECK_EQ(num_heads % g.num_kv_heads, 0);
   const int32_t group = static_cast<int32_t>(num_heads / g.num_kv_heads);
-  const int32_t tokens_per_item = std::max<int32_t>(1, kRowsPerItem / group);
   const size_t partial_floats = static_cast<size_t>(g.head_dim) + 2;
   const bool avx512 =
       active_cpu_tier() >= CpuTier::kAvx512 && g.head_dim % 16 == 0 && g.head_dim <= 256;
@@ -221,6 +222,11 @@ void paged_attention(ThreadPool& pool, const Batch& batch, int32_t layer, const 
   const bool all_heads = avx512 && g.dtype == DType::kBF16 && g.head_dim % 32 == 0 &&
                          g.num_kv_heads <= detail::kMaxItemHeads;
   const int32_t item_heads = all_heads ? g.num_kv_heads : 1;
+  // Prefill items on AMX tiles where the kernel applies (attention_amx.cpp).
+  const bool amx = active_cpu_tier() >= CpuTier::kAmx && g.dtype == DType::kBF16 &&
+                   g.head_dim % 32 == 0 && g.head_dim <= 256;
+  const int32_t prefill_tokens_per_item =
+      std::max<int32_t>(1, (amx ? kAmxRowsPerItem : kRowsPerItem) / group);
 
   // The caller's lists: workers must not name the thread_locals (they would see their own).
   static thread_local std::vector<WorkItem> items_storage;
@@ -245,8 +251,8 @@ void paged_attention(ThreadPool& pool, const Batch& batch, int32_t layer, const 
       }
       continue;
     }
-    for (int32_t t0 = 0; t0 < seq.num_tokens; t0 += tokens_per_item) {
-      const int32_t nt = std::min(tokens_per_item, seq.num_tokens - t0);
+    for (int32_t t0 = 0; t0 < seq.num_tokens; t0 += prefill_tokens_per_item) {
+      const int32_t nt = std::min(prefill_tokens_per_item, seq.num_tokens - t0);
       const int32_t first = seq.first_token + t0;
       const int32_t last_pos = batch.positions[static_cast<size_t>(first + nt - 1)];
       for (int32_t h = 0; h < g.num_kv_heads; ++h)
@@ -260,11 +266,15 @@ void paged_attention(ThreadPool& pool, const Batch& batch, int32_t layer, const 
   partials.resize(static_cast<size_t>(num_partials) * group * partial_floats);
 
   const size_t page_stride = kv_index(g, 1, 0, 0, 0, 0);
-  const int32_t max_rows = std::max(tokens_per_item * group, group);
-  const size_t scratch_floats =
+  const int32_t max_rows = std::max(prefill_tokens_per_item * group, group);
+  size_t scratch_floats =
       std::max(detail::attention_scratch_floats(max_rows, g.head_dim),
                detail::attention_scratch_floats(group, g.head_dim, item_heads)) +
       static_cast<size_t>(g.page_size);
+  if (amx)
+    scratch_floats = std::max(scratch_floats, detail::attention_amx_scratch_bytes(
+                                                  prefill_tokens_per_item * group, g.head_dim) /
+                                                      sizeof(float) + 1);
   std::atomic<size_t> next{0};
   auto worker = [&](int, int) {
     auto* scratch =
@@ -301,7 +311,9 @@ void paged_attention(ThreadPool& pool, const Batch& batch, int32_t layer, const 
       if (w.partial_index >= 0)
         task.partial =
             partials.data() + static_cast<size_t>(w.partial_index) * group * partial_floats;
-      if (avx512) {
+      if (amx && w.num_tokens > 1 && task.partial == nullptr && task.num_kv_heads == 1) {
+        detail::attention_task_amx(task, scratch);
+      } else if (avx512) {
         detail::attention_task_avx512(task, scratch);
       } else {
         attention_task_portable(task, scratch);

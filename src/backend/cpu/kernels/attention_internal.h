@@ -53,4 +53,9 @@ inline size_t attention_scratch_floats(int32_t num_rows, int32_t head_dim,
 // Requires head_dim % 16 == 0 (and the conditions above for num_kv_heads > 1).
 void attention_task_avx512(const AttentionTask& task, float* scratch);
 
+// AMX tiles (attention_amx.cpp): bf16 K/V, head_dim % 32 == 0 and <= 256, num_kv_heads == 1,
+// partial == null. Rounds q and the probabilities to bf16.
+size_t attention_amx_scratch_bytes(int32_t num_rows, int32_t head_dim);
+void attention_task_amx(const AttentionTask& task, void* scratch);
+
 }  // namespace agentserve::cpu::detail

@@ -2,32 +2,14 @@
 
 #include <cstring>
 
+#include "backend/cpu/kernels/amx_tiles.h"
 #include "backend/cpu/kernels/instruction_peak_internal.h"
 
 namespace agentserve::cpu::detail {
-namespace {
-
-struct alignas(64) TileConfig {
-  uint8_t palette_id;
-  uint8_t start_row;
-  uint8_t reserved[14];
-  uint16_t colsb[16];
-  uint8_t rows[16];
-};
-
-}  // namespace
-
 // Four independent accumulator tiles (C0..C3 += A{4,5} · B{6,7}): the 2 x 2 block the GEMM
 // kernel uses, so this is the rate it could reach with operands already in tiles.
 float peak_amx_bf16(int64_t iterations) {
-  TileConfig cfg;
-  std::memset(&cfg, 0, sizeof(cfg));
-  cfg.palette_id = 1;
-  for (int t = 0; t < 8; ++t) {
-    cfg.rows[t] = 16;
-    cfg.colsb[t] = 64;
-  }
-  _tile_loadconfig(&cfg);
+  configure_amx_tiles_16x64();
   alignas(64) uint16_t operand[512];
   for (auto& v : operand) v = 0x3a80;  // 2^-10
   alignas(64) float c[256];

@@ -24,6 +24,7 @@
 
 #include <cstring>
 
+#include "backend/cpu/kernels/amx_tiles.h"
 #include "backend/cpu/kernels/matmul_internal.h"
 
 namespace agentserve::cpu::detail {
@@ -35,26 +36,6 @@ constexpr int64_t kTileElems = 512;              // bf16 elements in one 16 x 64
 
 inline int64_t min64(int64_t a, int64_t b) {
   return a < b ? a : b;
-}
-
-struct alignas(64) TileConfig {
-  uint8_t palette_id;
-  uint8_t start_row;
-  uint8_t reserved[14];
-  uint16_t colsb[16];
-  uint8_t rows[16];
-};
-
-void configure_tiles() {
-  TileConfig cfg;
-  std::memset(&cfg, 0, sizeof(cfg));
-  cfg.palette_id = 1;
-#pragma GCC unroll 16
-  for (int t = 0; t < 8; ++t) {
-    cfg.rows[t] = 16;
-    cfg.colsb[t] = 64;
-  }
-  _tile_loadconfig(&cfg);
 }
 
 // One unit of a W panel: rows n0 + 16 nt .. + 15 of W, k in [32 kb, 32 kb + 32), transposed
@@ -178,7 +159,7 @@ void gemm_bf16_amx(const MatmulProblem& p, const PackedActivations& xa, int64_t 
   float* bias_tiles = reinterpret_cast<float*>(wp + group * panel_elems);  // 2 tiles of bias rows
   float* edge = bias_tiles + 2 * 256;                                      // 4 tiles for edges
   const int64_t ldy = p.n * static_cast<int64_t>(sizeof(float));
-  configure_tiles();
+  configure_amx_tiles_16x64();
   for (int64_t g0 = n_begin; g0 < n_end; g0 += group * 32) {
     const int64_t g1 = min64(g0 + group * 32, n_end);
     for (int64_t n0 = g0; n0 < g1; n0 += 32)
