@@ -81,11 +81,6 @@ bool KvTiers::disk_worth_loading() const {
   return static_cast<double>(page_bytes_) / read_bps < static_cast<double>(page_size_) / prefill_tps_;
 }
 
-bool KvTiers::may_have(const Hash128& chain) const {
-  if (ram_ != nullptr && ram_->contains(chain)) return true;
-  return disk_worth_loading() && disk_->contains(chain);
-}
-
 KvTiers::Probe KvTiers::probe(const Hash128& chain) const {
   if (ram_ != nullptr && ram_->contains(chain)) return Probe::kReady;
   if (prefetcher_ == nullptr) return Probe::kAbsent;

@@ -86,8 +86,7 @@ class KvTiers : public RadixCacheListener {
   void on_insert(const CachedPageInfo& page) override;
   void on_evict(const CachedPageInfo& page) override;
 
-  // Whether a lookup may find `chain` below the pool (RAM, or disk when loading is worth it).
-  bool may_have(const Hash128& chain) const;
+  // Where a lookup finds `chain` below the pool (disk only when loading it is worth it).
   enum class Probe {
     kAbsent,  // in no tier (or on disk where recomputing is faster)
     kReady,   // fetch() takes it now: in RAM or read ahead (or, without read-ahead, on disk)
@@ -112,7 +111,6 @@ class KvTiers : public RadixCacheListener {
   void set_on_read(std::function<void()> on_read) {
     if (prefetcher_ != nullptr) prefetcher_->set_on_read(std::move(on_read));
   }
-  const DiskPrefetcher* prefetcher() const { return prefetcher_.get(); }
   // How many pages ahead one sequence reads: half the prefetcher's bound, so two sequences
   // loading at once do not drop each other's pages.
   int32_t prefetch_window_pages() const;

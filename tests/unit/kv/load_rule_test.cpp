@@ -93,14 +93,14 @@ TEST_F(LoadRule, UnmeasuredLoadsThenFollowsTheRates) {
   // A prefill far slower than any disk (1e-3 tokens/s: 16,000 s a page): load.
   t->note_prefill_rate(1e-3);
   EXPECT_TRUE(t->disk_worth_loading());
-  EXPECT_TRUE(t->may_have(pages_[1].chain));
+  EXPECT_EQ(t->probe(pages_[1].chain), KvTiers::Probe::kOnDisk);
   EXPECT_TRUE(fetch(*t, 1, 11));
 
   // A prefill far faster than any disk (1e15 tokens/s): recompute. The first report of a rate
   // moves the average by a tenth, which already puts it far past the disk.
   t->note_prefill_rate(1e15);
   EXPECT_FALSE(t->disk_worth_loading());
-  EXPECT_FALSE(t->may_have(pages_[2].chain));
+  EXPECT_EQ(t->probe(pages_[2].chain), KvTiers::Probe::kAbsent);
   EXPECT_FALSE(fetch(*t, 2, 12)) << "a page is recomputed rather than read";
   EXPECT_EQ(pool_.pages.count(12), 0u);
 
@@ -139,7 +139,7 @@ TEST_F(LoadRule, RamPagesAreTakenWhateverTheRates) {
   KvTiers t(o, kModel, kPageSize, kPageBytes, pool_.io());
   t.note_prefill_rate(1e15);
   t.on_evict({pages_[0].chain, pages_[0].parent, 0, pages_[0].tokens, 0});
-  EXPECT_TRUE(t.may_have(pages_[0].chain));
+  EXPECT_EQ(t.probe(pages_[0].chain), KvTiers::Probe::kReady);
   EXPECT_TRUE(fetch(t, 0, 20));
   EXPECT_EQ(pool_.pages.at(20), pool_.pages.at(0));
 }
