@@ -34,7 +34,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double ms(Clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
 
 struct RunResult {
   double ttft_ms = 0, stream_median_gap_ms = 0, stream_max_gap_ms = 0;
@@ -59,12 +61,18 @@ int main(int argc, char** argv) {
   int repeats = 2;
   bool drop_caches = false;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--model") && i + 1 < argc) model_dir = argv[++i];
-    else if (!std::strcmp(argv[i], "--prompt-tokens") && i + 1 < argc) prompt_tokens = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--repeats") && i + 1 < argc) repeats = std::atoi(argv[++i]);
-    else if (!std::strcmp(argv[i], "--drop-caches")) drop_caches = true;
+    if (!std::strcmp(argv[i], "--model") && i + 1 < argc)
+      model_dir = argv[++i];
+    else if (!std::strcmp(argv[i], "--prompt-tokens") && i + 1 < argc)
+      prompt_tokens = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--repeats") && i + 1 < argc)
+      repeats = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--drop-caches"))
+      drop_caches = true;
     else {
-      std::fprintf(stderr, "usage: %s --model DIR [--prompt-tokens N] [--repeats N] [--drop-caches]\n", argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s --model DIR [--prompt-tokens N] [--repeats N] [--drop-caches]\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -81,8 +89,9 @@ int main(int argc, char** argv) {
   bo.kv_cache_tokens = prompt_tokens + 4096;
   auto fp = as::compute_model_fingerprint(**model, bo.kv_dtype, bo.page_size);
   if (!fp.ok()) return 1;
-  const std::string dir =
-      (std::filesystem::temp_directory_path() / ("as_bench_disk_load_" + std::to_string(::getpid()))).string();
+  const std::string dir = (std::filesystem::temp_directory_path() /
+                           ("as_bench_disk_load_" + std::to_string(::getpid())))
+                              .string();
   auto options = [&](bool read_ahead) {
     as::EngineOptions eo;
     eo.model_fingerprint = *fp;
@@ -113,8 +122,9 @@ int main(int argc, char** argv) {
                 static_cast<double>(prefix.size() / 16 * page_bytes) / 1e6, ms(Clock::now() - t0));
   }
 
-  std::printf("\n| KV pages read | TTFT | cached tokens | stream tokens before the first token | "
-              "stream gap median before / max during |\n|---|---|---|---|---|\n");
+  std::printf(
+      "\n| KV pages read | TTFT | cached tokens | stream tokens before the first token | "
+      "stream gap median before / max during |\n|---|---|---|---|---|\n");
   for (int rep = 0; rep < repeats; ++rep) {
     for (const bool read_ahead : {true, false}) {
       if (drop_caches) {
@@ -139,7 +149,8 @@ int main(int argc, char** argv) {
         drain_stream();
       }
       std::vector<double> before_gaps;
-      for (size_t i = 1; i < stream_times.size(); ++i) before_gaps.push_back(ms(stream_times[i] - stream_times[i - 1]));
+      for (size_t i = 1; i < stream_times.size(); ++i)
+        before_gaps.push_back(ms(stream_times[i] - stream_times[i - 1]));
       std::sort(before_gaps.begin(), before_gaps.end());
 
       // The follow-up: the prefix and 16 new tokens.
@@ -151,18 +162,16 @@ int main(int argc, char** argv) {
       const auto submitted = Clock::now();
       engine.submit(std::move(req));
       RunResult r;
-      bool first = false;
-      while (!first) {
+      Clock::time_point first_token{};
+      while (first_token == Clock::time_point{}) {
         engine.step();
         drain_stream();
         while (auto e = req_events->try_pop()) {
-          if (e->kind == as::EngineEvent::Kind::kToken && !first) {
-            first = true;
-            r.ttft_ms = ms(Clock::now() - submitted);
-          }
+          if (e->kind == as::EngineEvent::Kind::kToken) first_token = Clock::now();
           if (e->kind == as::EngineEvent::Kind::kFinish) r.cached = e->usage.cached_prompt_tokens;
         }
       }
+      r.ttft_ms = ms(first_token - submitted);
       r.stream_tokens_during = static_cast<int>(stream_times.size() - stream_before);
       // The gap that spans the request's arrival counts from the arrival.
       Clock::time_point prev = submitted;
@@ -170,12 +179,13 @@ int main(int argc, char** argv) {
         r.stream_max_gap_ms = std::max(r.stream_max_gap_ms, ms(stream_times[i] - prev));
         prev = stream_times[i];
       }
-      r.stream_max_gap_ms = std::max(r.stream_max_gap_ms, ms(submitted + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(r.ttft_ms)) - prev));
+      r.stream_max_gap_ms = std::max(r.stream_max_gap_ms, ms(first_token - prev));
       r.stream_median_gap_ms = before_gaps[before_gaps.size() / 2];
       engine.stop();
       std::printf("| %s | %.0f ms | %d | %d | %.1f / %.0f ms |\n",
                   read_ahead ? "ahead (prefetcher thread)" : "on the engine thread (reference)",
-                  r.ttft_ms, r.cached, r.stream_tokens_during, r.stream_median_gap_ms, r.stream_max_gap_ms);
+                  r.ttft_ms, r.cached, r.stream_tokens_during, r.stream_median_gap_ms,
+                  r.stream_max_gap_ms);
       std::fflush(stdout);
     }
   }

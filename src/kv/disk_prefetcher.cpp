@@ -119,7 +119,8 @@ void DiskPrefetcher::loop() {
     // an SSD mostly idle).
     if (advised_ > 0) --advised_;  // the one just taken was announced
     std::vector<Hash128> announce;
-    while (advised_ < queue_.size() && advised_ < kAdviseAhead) announce.push_back(queue_[advised_++]);
+    while (advised_ < queue_.size() && advised_ < kAdviseAhead)
+      announce.push_back(queue_[advised_++]);
     lock.unlock();
     for (const Hash128& c : announce) advise_will_need(disk_->path_of(c));
     if (read_delay_.count() > 0) std::this_thread::sleep_for(read_delay_);

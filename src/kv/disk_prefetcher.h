@@ -18,8 +18,8 @@
 #include <mutex>
 #include <span>
 #include <thread>
-#include <vector>
 #include <unordered_map>
+#include <vector>
 
 #include "kv/disk_tier.h"
 

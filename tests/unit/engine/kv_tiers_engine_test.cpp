@@ -43,7 +43,19 @@ class TieredEngine : public ::testing::Test {
     other_.reset();
     fs::remove_all(base_);
   }
-  void SetUp() override { fs::remove_all(cache_dir()); }
+  void SetUp() override {
+    fs::remove_all(cache_dir());
+    cold_backend_ = backend();
+    cold_ = std::make_unique<Engine>(cold_backend_.get(), options(false, 0, 0));
+  }
+  void TearDown() override {
+    cold_.reset();
+    cold_backend_.reset();
+  }
+  // The greedy tokens of `prompt` without any cache: the reference every cached run must give.
+  GreedyRun cold_run(const std::vector<int32_t>& prompt, int32_t n) {
+    return generate(*cold_, prompt, n);
+  }
   static std::string cache_dir() { return base_ + "/kv"; }
   // A pool of 16 pages of 16 tokens: a few other prompts evict a conversation.
   static std::unique_ptr<CpuBackend> backend() { return test::exact_backend(*model_, 256); }
@@ -75,14 +87,14 @@ class TieredEngine : public ::testing::Test {
 
   static inline std::string base_;
   static inline std::unique_ptr<LoadedModel> model_, other_;
+  std::unique_ptr<CpuBackend> cold_backend_;
+  std::unique_ptr<Engine> cold_;
 };
 
 TEST_F(TieredEngine, EvictedConversationComesBackFromRam) {
   std::mt19937 rng(std::random_device{}());
   const std::vector<int32_t> a = random_prompt(rng, 75);
-  auto cold_backend = backend();
-  Engine cold(cold_backend.get(), options(false, 0, 0));
-  const GreedyRun reference = generate(cold, a, 12);
+  const GreedyRun reference = cold_run(a, 12);
 
   auto b = backend();
   Engine warm(b.get(), options(true, 64ll << 20, 0));
@@ -105,9 +117,7 @@ TEST_F(TieredEngine, EvictedConversationComesBackFromRam) {
 TEST_F(TieredEngine, EvictedConversationComesBackFromDiskAndAfterARestart) {
   std::mt19937 rng(std::random_device{}());
   const std::vector<int32_t> a = random_prompt(rng, 75);
-  auto cold_backend = backend();
-  Engine cold(cold_backend.get(), options(false, 0, 0));
-  const GreedyRun reference = generate(cold, a, 12);
+  const GreedyRun reference = cold_run(a, 12);
   {
     auto b = backend();
     Engine warm(b.get(), options(true, 0, 1ll << 30));  // disk only
@@ -132,7 +142,7 @@ TEST_F(TieredEngine, EvictedConversationComesBackFromDiskAndAfterARestart) {
     turn2.insert(turn2.end(), after.tokens.begin(), after.tokens.end());
     const std::vector<int32_t> user = random_prompt(rng, 20);
     turn2.insert(turn2.end(), user.begin(), user.end());
-    EXPECT_EQ(generate(restarted, turn2, 4).tokens, generate(cold, turn2, 4).tokens);
+    EXPECT_EQ(generate(restarted, turn2, 4).tokens, cold_run(turn2, 4).tokens);
     EXPECT_EQ(restarted.check_integrity(), "");
     // A clear forgets the tiers too: nothing of A comes back from RAM or disk.
     bool cleared = false;
@@ -152,9 +162,7 @@ TEST_F(TieredEngine, EvictedConversationComesBackFromDiskAndAfterARestart) {
 TEST_F(TieredEngine, DiskReadsDoNotStallOtherStreams) {
   std::mt19937 rng(std::random_device{}());
   const std::vector<int32_t> a = random_prompt(rng, 75);
-  auto cold_backend = backend();
-  Engine cold(cold_backend.get(), options(false, 0, 0));
-  const GreedyRun reference = generate(cold, a, 12);
+  const GreedyRun reference = cold_run(a, 12);
 
   auto b = backend();
   EngineOptions o = options(true, 0, 1ll << 30);  // disk only
@@ -166,11 +174,7 @@ TEST_F(TieredEngine, DiskReadsDoNotStallOtherStreams) {
   ASSERT_GT(engine.cache_stats().disk.pages, 4);
 
   // A stream of 140 tokens (it and A fit the 256-token pool together)...
-  GenerationRequest stream;
-  stream.prompt = random_prompt(rng, 10);
-  stream.sampling.temperature = 0.0f;
-  stream.stop.max_new_tokens = 140;
-  stream.stop.ignore_stop_tokens = true;
+  GenerationRequest stream = test::greedy_request(random_prompt(rng, 10), 140);
   auto stream_events = stream.events;
   engine.submit(std::move(stream));
   int stream_tokens = 0;
@@ -183,11 +187,7 @@ TEST_F(TieredEngine, DiskReadsDoNotStallOtherStreams) {
     drain_stream();
   }
   // ... then A, whose prefix is on disk only.
-  GenerationRequest ra;
-  ra.prompt = a;
-  ra.sampling.temperature = 0.0f;
-  ra.stop.max_new_tokens = 12;
-  ra.stop.ignore_stop_tokens = true;
+  GenerationRequest ra = test::greedy_request(a, 12);
   auto a_events = ra.events;
   engine.submit(std::move(ra));
   const int before = stream_tokens;

@@ -54,8 +54,8 @@ struct Layout {
     s = take(16 * kBlockKeys * sizeof(float));                 // S of a row block
     o = take(static_cast<size_t>(rb) * 16 * nc * 32 * sizeof(float));
     ml = take(static_cast<size_t>(rb) * 16 * 3 * sizeof(float));  // max, sum, alpha
-    zero = take(static_cast<size_t>(nc) * 64);                     // a zero key row
-    total = at + 64;                                               // + alignment of the base
+    zero = take(static_cast<size_t>(nc) * 64);                    // a zero key row
+    total = at + 64;                                              // + alignment of the base
   }
 };
 
@@ -77,7 +77,8 @@ void run(const AttentionTask& t, void* scratch_raw) {
   float* row_sum = row_max + RB * 16;
   float* alpha = row_sum + RB * 16;
   auto* zero = reinterpret_cast<uint16_t*>(base + lay.zero);
-  for (int c = 0; c < NC; ++c) _mm512_store_si512(reinterpret_cast<__m512i*>(zero + c * 32), _mm512_setzero_si512());
+  for (int c = 0; c < NC; ++c)
+    _mm512_store_si512(reinterpret_cast<__m512i*>(zero + c * 32), _mm512_setzero_si512());
 
   // Q tiles: row i of tile (rb, c) = q row rb * 16 + i, dims 32c .. 32c + 31, scaled, bf16.
   const __m512 scale = _mm512_set1_ps(t.scale);
@@ -85,7 +86,8 @@ void run(const AttentionTask& t, void* scratch_raw) {
     uint16_t* dst = qt + (static_cast<size_t>(r / 16) * NC) * kTileElems + (r % 16) * 32;
     if (r >= R) {
       for (int c = 0; c < NC; ++c)
-        _mm512_store_si512(reinterpret_cast<__m512i*>(dst + c * kTileElems), _mm512_setzero_si512());
+        _mm512_store_si512(reinterpret_cast<__m512i*>(dst + c * kTileElems),
+                           _mm512_setzero_si512());
       continue;
     }
     const float* src = t.q + (r / t.group) * t.token_stride + (r % t.group) * D;
@@ -111,7 +113,8 @@ void run(const AttentionTask& t, void* scratch_raw) {
     }
     return _mm512_load_si512(idx);
   }();
-  const __m512i lane_index = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i lane_index =
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 
   configure_amx_tiles_16x64();
   const int32_t last_pos = t.first_pos + (R - 1) / t.group;
@@ -139,7 +142,8 @@ void run(const AttentionTask& t, void* scratch_raw) {
         for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_si512(krow[h * 16 + i] + c * 32);
         simd::transpose16x16_epi32(r);
         uint16_t* dst = kt + (c * 2 + h) * kTileElems;
-        for (int q = 0; q < 16; ++q) _mm512_store_si512(reinterpret_cast<__m512i*>(dst + q * 32), r[q]);
+        for (int q = 0; q < 16; ++q)
+          _mm512_store_si512(reinterpret_cast<__m512i*>(dst + q * 32), r[q]);
       }
     }
     // V tiles: row q of tile n holds keys 2q, 2q + 1 of dims 16n .. 16n + 15, interleaved.
@@ -150,7 +154,8 @@ void run(const AttentionTask& t, void* scratch_raw) {
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(vrow[2 * q] + n * 16)));
         const __m512i b = _mm512_castsi256_si512(
             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(vrow[2 * q + 1] + n * 16)));
-        _mm512_store_si512(reinterpret_cast<__m512i*>(dst + q * 32), _mm512_permutex2var_epi16(a, pair_idx, b));
+        _mm512_store_si512(reinterpret_cast<__m512i*>(dst + q * 32),
+                           _mm512_permutex2var_epi16(a, pair_idx, b));
       }
     }
     // Rows before j0's position see none of the block (rows are in position order).
@@ -204,7 +209,8 @@ void run(const AttentionTask& t, void* scratch_raw) {
         for (int i = 0; i < 16; ++i) {
           if (alpha[i] == 1.0f) continue;
           const __m512 a = _mm512_set1_ps(alpha[i]);
-          for (int v = 0; v < D; v += 16) _mm512_store_ps(ob + i * D + v, _mm512_mul_ps(a, _mm512_load_ps(ob + i * D + v)));
+          for (int v = 0; v < D; v += 16)
+            _mm512_store_ps(ob + i * D + v, _mm512_mul_ps(a, _mm512_load_ps(ob + i * D + v)));
         }
       }
       _tile_loadd(4, pt, 64);
@@ -225,7 +231,8 @@ void run(const AttentionTask& t, void* scratch_raw) {
   for (int r = 0; r < R; ++r) {
     float* dst = t.out + (r / t.group) * t.token_stride + (r % t.group) * D;
     const __m512 inv = _mm512_set1_ps(1.0f / row_sum[r]);
-    for (int v = 0; v < D; v += 16) _mm512_storeu_ps(dst + v, _mm512_mul_ps(inv, _mm512_load_ps(o + r * D + v)));
+    for (int v = 0; v < D; v += 16)
+      _mm512_storeu_ps(dst + v, _mm512_mul_ps(inv, _mm512_load_ps(o + r * D + v)));
   }
 }
 
