@@ -135,6 +135,19 @@ void run(const AttentionTask& t, void* scratch_raw) {
       krow[j] = pool + at + t.k_offset;
       vrow[j] = pool + at + t.v_offset;
     }
+    // The K and V rows of the block after next into L2: a cached conversation's pages lie
+    // anywhere in the pool, where the hardware prefetchers lose the stream at every page.
+    // (Measured, same run, alternating: 32k-token prefill of the tiny model 2.5-2.7 s against
+    // 3.6-3.8 s without; 4k tokens of the Qwen3-0.6B shape 9.4-11.4 s against 10.8-12.2 s.)
+    const int32_t ahead = j0 + 2 * kBlockKeys;
+    for (int32_t pos = ahead; pos < ahead + kBlockKeys && pos < key_end; ++pos) {
+      const size_t at = static_cast<size_t>(t.pages[pos / t.page_size]) * t.page_stride +
+                        static_cast<size_t>(pos % t.page_size) * D;
+      for (int c = 0; c < NC * 64; c += 64) {
+        _mm_prefetch(reinterpret_cast<const char*>(pool + at + t.k_offset) + c, _MM_HINT_T1);
+        _mm_prefetch(reinterpret_cast<const char*>(pool + at + t.v_offset) + c, _MM_HINT_T1);
+      }
+    }
     // Kᵀ tiles: row q of tile (c, h) holds dims 32c + 2q, 2q + 1 of keys 16h .. 16h + 15.
     for (int c = 0; c < NC; ++c) {
       for (int h = 0; h < 2; ++h) {
