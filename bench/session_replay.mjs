@@ -6,7 +6,7 @@
 //   node bench/session_replay.mjs --bin build/agentserve --model DIR [--turns 30] [--sessions 4]
 //        [--ctx 40960] [--out session_replay.json] [--result-min 200] [--result-max 4000]
 //        [--max-tokens 40] [--runs single,multi,restart,nocache] [--threads 0]
-//        [--server-args "kv-cache-disk=0"]
+//        [--server-args "kv-cache-disk=0"] [--shadow]
 //
 // Session shape (bench/lib/claude_code_session.mjs, deterministic from a seed): `system` = 3 text
 // blocks (the attribution line `x-anthropic-billing-header: cc_version=…; cc_entrypoint=cli;
@@ -71,6 +71,10 @@ const CHARS_PER_TOKEN = Number(args["chars-per-token"] ?? 3.1);
 const RUNS = (args.runs ?? "single,multi,restart,nocache").split(",");
 const OUT = args.out ?? "session_replay.json";
 const THREADS = args.threads ?? "0";
+// --shadow: every turn of a cached run is sent again, right after, to a second server with the
+// cache off; its TTFT is a cache-off reference measured in the same minute (this host's speed
+// swings up to 2x between minutes, so a reference from another run moves with it).
+const SHADOW = args.shadow !== undefined;
 const PAGE = 16;
 if (!MODEL) throw new Error("--model DIR is required");
 
@@ -276,6 +280,10 @@ async function replay(name, { sessions, cacheOff = false, titles = false, restar
   const extra = [...baseArgs, ...(cacheOff ? ["--no-prefix-cache"] : []),
     ...(supportsDiskTier ? ["--kv-cache-dir", cacheDir] : [])];  // a fresh one per run: no run sees another's
   let srv = await startServer(BIN, MODEL, extra);
+  const shadow = SHADOW && !cacheOff
+    ? await startServer(BIN, MODEL, [...baseArgs, "--no-prefix-cache",
+      ...(supportsDiskTier ? ["--kv-cache-dir", cacheDir] : [])])  // never written without a cache
+    : null;
   const ss = Array.from({ length: sessions }, (_, i) => new Session(i));
   const log = [];  // every request in order: { kind, session, turn, body, result }
   const restarts = [];
@@ -291,6 +299,7 @@ async function replay(name, { sessions, cacheOff = false, titles = false, restar
     for (const s of ss) {
       const body = s.nextRequest();
       const res = await streamTurn(srv.url, body);
+      if (shadow) res.shadow_ttft_ms = (await streamTurn(shadow.url, body)).ttft_ms;
       s.addAnswer(res.text, res.thinking);
       log.push({ kind: "turn", session: s.id, turn: t, body, res, restarted: restarts.length > 0 });
       process.stderr.write(`\r${name}: turn ${t + 1}/${TURNS} session ${s.id}  prompt ${res.usage.input_tokens + (res.usage.cache_read_input_tokens ?? 0)}  ttft ${res.ttft_ms.toFixed(0)} ms      `);
@@ -302,6 +311,7 @@ async function replay(name, { sessions, cacheOff = false, titles = false, restar
   }
   const m = await metrics(srv.url);
   await stopServer(srv, "SIGTERM");
+  if (shadow) await stopServer(shadow, "SIGTERM");
   process.stderr.write("\n");
   fs.rmSync(cacheDir, { recursive: true, force: true });
   return { name, log, restarts, metrics_end: Object.fromEntries([...m].filter(([k]) => k.includes("prefix_cache") || k.includes("_kv_"))) };
@@ -321,7 +331,8 @@ function analyse(run) {
     if (e.kind !== "turn") continue;
     rows.push({ session: e.session, turn: e.turn, restarted: e.restarted, prompt: ids.length, server_prompt: serverLen,
       reused: u.cache_read_input_tokens ?? 0, prefilled: u.input_tokens, output: u.output_tokens, ...id,
-      ttft_ms: +e.res.ttft_ms.toFixed(1), message_start_ms: +e.res.message_start_ms.toFixed(1), total_ms: +e.res.total_ms.toFixed(1) });
+      ttft_ms: +e.res.ttft_ms.toFixed(1), message_start_ms: +e.res.message_start_ms.toFixed(1), total_ms: +e.res.total_ms.toFixed(1),
+      ...(e.res.shadow_ttft_ms !== undefined ? { shadow_ttft_ms: +e.res.shadow_ttft_ms.toFixed(1) } : {}) });
   }
   return { rows, mismatches };
 }
@@ -401,15 +412,38 @@ if (out.runs.nocache?.rows && out.runs.single?.rows) {
 // so a token at position p costs about a + b·p. Fit TTFT(L) = a·L + b·L²/2 by least squares to the
 // cache-off turns (full prefills of L tokens), then a cached turn's new tokens (positions
 // reused..prompt) cost a·n + b·(prompt² − reused²)/2.
-if (out.runs.nocache?.rows) {
+// Least-squares fit of TTFT(L) = a·L + b·L²/2 over cache-off requests {prompt, ttft}.
+function fitPrefill(points) {
   let s11 = 0, s12 = 0, s22 = 0, y1 = 0, y2 = 0;
-  for (const r of out.runs.nocache.rows) {
-    const u = r.prompt, v = r.prompt * r.prompt / 2;
-    s11 += u * u; s12 += u * v; s22 += v * v; y1 += u * r.ttft_ms; y2 += v * r.ttft_ms;
+  for (const { prompt, ttft } of points) {
+    const u = prompt, v = prompt * prompt / 2;
+    s11 += u * u; s12 += u * v; s22 += v * v; y1 += u * ttft; y2 += v * ttft;
   }
   const det = s11 * s22 - s12 * s12;
   let a = (y1 * s22 - y2 * s12) / det, b = (s11 * y2 - s12 * y1) / det;
   if (a < 0) { a = 0; b = y2 / s22; }  // the linear term is not resolvable (load noise): attention only
+  return { a, b };
+}
+const pct = (sorted, q) => +sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))].toFixed(2);
+// With --shadow: the same turn's cache-off TTFT, measured right after it, prices the whole
+// prompt at this minute's speed; the fit only splits it, giving the new tokens' share
+// (a·n + b·(prompt² − reused²)/2) / (a·prompt + b·prompt²/2).
+for (const [name, run] of Object.entries(out.runs)) {
+  const rows = run.rows?.filter((r) => r.shadow_ttft_ms !== undefined) ?? [];
+  if (rows.length === 0) continue;
+  const { a, b } = fitPrefill(rows.map((r) => ({ prompt: r.prompt, ttft: r.shadow_ttft_ms })));
+  const ratios = rows.filter((r) => r.turn > 0).map((r) => {
+    const share = (a * r.prefilled + b * (r.prompt ** 2 - r.reused ** 2) / 2) / (a * r.prompt + b * r.prompt ** 2 / 2);
+    r.new_token_prefill_same_minute_ms = +(r.shadow_ttft_ms * share).toFixed(1);
+    return r.ttft_ms / r.new_token_prefill_same_minute_ms;
+  }).sort((p, q) => p - q);
+  run.summary.shadow_fit = { a_ms_per_token: +a.toExponential(4), b_ms_per_token_per_position: +b.toExponential(4) };
+  run.summary.followup_ttft_over_same_minute_new_prefill = {
+    median: pct(ratios, 0.5), p90: pct(ratios, 0.9), max: +ratios.at(-1).toFixed(2),
+    over_1_2: ratios.filter((x) => x > 1.2).length, turns: ratios.length };
+}
+if (out.runs.nocache?.rows) {
+  const { a, b } = fitPrefill(out.runs.nocache.rows.map((r) => ({ prompt: r.prompt, ttft: r.ttft_ms })));
   const c = 0;
   out.prefill_fit = { a_ms_per_token: +a.toExponential(4), b_ms_per_token_per_position: +b.toExponential(4) };
   for (const [name, run] of Object.entries(out.runs)) {
