@@ -27,6 +27,8 @@
 #include "backend/cpu/cpu_backend.h"
 #include "engine/engine.h"
 #include "engine/model_fingerprint.h"
+#include "engine/request.h"
+#include "engine_bench_support.h"
 #include "model/weights.h"
 
 namespace as = agentserve;
@@ -43,15 +45,6 @@ struct RunResult {
   int stream_tokens_during = 0;
   int32_t cached = 0;
 };
-
-as::GenerationRequest greedy(std::vector<int32_t> prompt, int32_t n) {
-  as::GenerationRequest r;
-  r.prompt = std::move(prompt);
-  r.sampling.temperature = 0.0f;
-  r.stop.max_new_tokens = n;
-  r.stop.ignore_stop_tokens = true;
-  return r;
-}
 
 }  // namespace
 
@@ -80,14 +73,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "--model DIR is required\n");
     return 2;
   }
-  auto model = as::load_model(model_dir);
-  if (!model.ok()) {
-    std::fprintf(stderr, "%s\n", model.error().to_string().c_str());
-    return 1;
-  }
+  auto model = as::bench::load_model_or_report(model_dir);
+  if (model == nullptr) return 1;
   as::CpuBackendOptions bo;
   bo.kv_cache_tokens = prompt_tokens + 4096;
-  auto fp = as::compute_model_fingerprint(**model, bo.kv_dtype, bo.page_size);
+  auto fp = as::compute_model_fingerprint(*model, bo.kv_dtype, bo.page_size);
   if (!fp.ok()) return 1;
   const std::string dir = (std::filesystem::temp_directory_path() /
                            ("as_bench_disk_load_" + std::to_string(::getpid())))
@@ -109,12 +99,12 @@ int main(int argc, char** argv) {
 
   size_t page_bytes = 0;
   {  // The first server's life: compute the prefix; every page is written through to disk.
-    auto backend = as::CpuBackend::create(**model, bo);
+    auto backend = as::CpuBackend::create(*model, bo);
     if (!backend.ok()) return 1;
     page_bytes = (*backend)->kv_geometry().page_bytes();
     as::Engine engine(backend->get(), options(true));
     const auto t0 = Clock::now();
-    engine.submit(greedy(prefix, 1));
+    engine.submit(as::fixed_length_greedy_request(prefix, 1));
     engine.run_until_idle();
     engine.kv_tiers()->flush();
     std::printf("prefix: %d tokens, %zu pages of %zu KB (%.1f MB of KV), computed in %.0f ms\n",
@@ -131,12 +121,12 @@ int main(int argc, char** argv) {
         ::sync();
         std::ofstream("/proc/sys/vm/drop_caches") << "3\n";
       }
-      auto backend = as::CpuBackend::create(**model, bo);
+      auto backend = as::CpuBackend::create(*model, bo);
       if (!backend.ok()) return 1;
       as::Engine engine(backend->get(), options(read_ahead));  // the restarted server
       std::vector<int32_t> stream_prompt(16);
       for (auto& t : stream_prompt) t = static_cast<int32_t>(rng() % 150000);
-      as::GenerationRequest stream = greedy(stream_prompt, 4000);
+      as::GenerationRequest stream = as::fixed_length_greedy_request(stream_prompt, 4000);
       auto stream_events = stream.events;
       engine.submit(std::move(stream));
       std::vector<Clock::time_point> stream_times;
@@ -156,7 +146,7 @@ int main(int argc, char** argv) {
       // The follow-up: the prefix and 16 new tokens.
       std::vector<int32_t> follow = prefix;
       for (int i = 0; i < 16; ++i) follow.push_back(static_cast<int32_t>(rng() % 150000));
-      as::GenerationRequest req = greedy(follow, 1);
+      as::GenerationRequest req = as::fixed_length_greedy_request(follow, 1);
       auto req_events = req.events;
       const size_t stream_before = stream_times.size();
       const auto submitted = Clock::now();

@@ -38,11 +38,7 @@ struct Timing {
 };
 
 Result<Timing> run_once(Runtime& rt, const std::vector<int32_t>& prompt, int32_t gen) {
-  GenerationRequest req;
-  req.prompt = prompt;
-  req.sampling.temperature = 0.0f;
-  req.stop.max_new_tokens = gen;
-  req.stop.ignore_stop_tokens = true;
+  GenerationRequest req = fixed_length_greedy_request(prompt, gen);
   Timing t;
   const auto start = std::chrono::steady_clock::now();
   auto first = start, last = start;

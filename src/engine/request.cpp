@@ -12,6 +12,15 @@ const char* finish_reason_name(FinishReason reason) {
   return "?";
 }
 
+GenerationRequest fixed_length_greedy_request(std::vector<int32_t> prompt, int32_t n) {
+  GenerationRequest r;
+  r.prompt = std::move(prompt);
+  r.sampling.temperature = 0.0f;
+  r.stop.max_new_tokens = n;
+  r.stop.ignore_stop_tokens = true;
+  return r;
+}
+
 void EventChannel::set_notify(std::function<void()> notify) {
   std::lock_guard<std::mutex> lock(mutex_);
   notify_ = std::move(notify);

@@ -82,4 +82,8 @@ struct GenerationRequest {
   std::shared_ptr<EventChannel> events = std::make_shared<EventChannel>();
 };
 
+// Greedy decoding of exactly `n` tokens, stop tokens ignored: the request `agentserve bench`,
+// the benchmarks and the tests that compare token streams run.
+GenerationRequest fixed_length_greedy_request(std::vector<int32_t> prompt, int32_t n);
+
 }  // namespace agentserve

@@ -174,7 +174,7 @@ TEST_F(TieredEngine, DiskReadsDoNotStallOtherStreams) {
   ASSERT_GT(engine.cache_stats().disk.pages, 4);
 
   // A stream of 140 tokens (it and A fit the 256-token pool together)...
-  GenerationRequest stream = test::greedy_request(random_prompt(rng, 10), 140);
+  GenerationRequest stream = fixed_length_greedy_request(random_prompt(rng, 10), 140);
   auto stream_events = stream.events;
   engine.submit(std::move(stream));
   int stream_tokens = 0;
@@ -187,7 +187,7 @@ TEST_F(TieredEngine, DiskReadsDoNotStallOtherStreams) {
     drain_stream();
   }
   // ... then A, whose prefix is on disk only.
-  GenerationRequest ra = test::greedy_request(a, 12);
+  GenerationRequest ra = fixed_length_greedy_request(a, 12);
   auto a_events = ra.events;
   engine.submit(std::move(ra));
   const int before = stream_tokens;

@@ -54,19 +54,9 @@ struct GreedyRun {
   Usage usage;
 };
 
-// A greedy request for exactly n tokens (stop tokens ignored).
-inline GenerationRequest greedy_request(std::vector<int32_t> prompt, int32_t n) {
-  GenerationRequest r;
-  r.prompt = std::move(prompt);
-  r.sampling.temperature = 0.0f;
-  r.stop.max_new_tokens = n;
-  r.stop.ignore_stop_tokens = true;
-  return r;
-}
-
-// greedy_request, stepped until the engine idles.
+// fixed_length_greedy_request, stepped until the engine idles.
 inline GreedyRun run_greedy(Engine& engine, const std::vector<int32_t>& prompt, int32_t n) {
-  GenerationRequest r = greedy_request(prompt, n);
+  GenerationRequest r = fixed_length_greedy_request(prompt, n);
   auto events = r.events;
   engine.submit(std::move(r));
   engine.run_until_idle();
