@@ -177,6 +177,16 @@ void Scheduler::schedule(ScheduledStep* step) {
     --budget;
   }
 
+  // Sequences reading their prefix from disk take the pages that landed since the last step;
+  // once nothing more is coming they compute the rest like any prefill. (Before admission:
+  // one admitted below has just asked for its reads.)
+  for (auto& owned : running_) {
+    Sequence* seq = owned.get();
+    if (!seq->tier_loading) continue;
+    continue_tier_load(seq);
+    account_cached_prompt(seq);
+  }
+
   // 2. Admit waiting sequences, each reusing its longest cached prefix, while free pages
   //    (after evicting unshared cached ones) could hold the rest of the prompt and one more
   //    token (a heuristic, not a reservation: under pressure, step 1 and the no-progress rule
@@ -201,16 +211,8 @@ void Scheduler::schedule(ScheduledStep* step) {
     waiting_.pop_front();
   }
 
-  // Sequences reading their prefix from disk take the pages that landed since the last step;
-  // once nothing more is coming they compute the rest like any prefill.
-  bool any_loading = false;
-  for (auto& owned : running_) {
-    Sequence* seq = owned.get();
-    if (!seq->tier_loading) continue;
-    continue_tier_load(seq);
-    account_cached_prompt(seq);
-    any_loading |= seq->tier_loading;
-  }
+  const bool any_loading = std::any_of(running_.begin(), running_.end(),
+                                       [](const auto& s) { return s->tier_loading; });
 
   // 3. Prefill chunks, oldest first, as far as budget and pages allow.
   for (auto& owned : running_) {

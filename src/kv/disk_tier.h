@@ -38,7 +38,9 @@
 //
 // Threads: writes run on the tier's own writer thread; the engine thread only queues the
 // exported record (a queue bounded in bytes: when the disk falls behind, pages are dropped,
-// never waited for). Reads run on the caller's thread (the engine, on a lookup hit).
+// never waited for). Reads run on the caller's thread: the prefetcher's reader
+// (kv/disk_prefetcher.h) for the scheduler, the engine only without read-ahead; read() is safe
+// from several threads at once.
 #pragma once
 
 #include <atomic>

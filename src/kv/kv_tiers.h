@@ -18,8 +18,8 @@
 // reading it is expected to be faster than prefilling its tokens:
 //   page_bytes / read_bytes_per_s  <  page_size / prefill_tokens_per_s
 // with both rates measured (the disk tier times its reads; the engine reports the prefill
-// rate of its steps), optimistic (load) until measured. Loading is per page in prefix order,
-// and the rule holds for all disk pages of a model alike, so it is decided once per lookup.
+// rate of its steps), optimistic (load) until measured. Loading is per page in prefix order;
+// the rule holds for all disk pages of a model alike (probe() applies it to each page).
 //
 // Engine thread only, except the stats (atomics), the disk writer inside DiskTier and the
 // prefetcher's reader.
@@ -107,7 +107,8 @@ class KvTiers : public RadixCacheListener {
   bool wait_for_read(std::chrono::milliseconds timeout) {
     return prefetcher_ != nullptr && prefetcher_->wait_for_read(timeout);
   }
-  // Called on the reader thread after each background read (the engine's wake-up).
+  // Called on the reader thread after every 32nd background read and whenever its queue runs
+  // dry (the engine's wake-up).
   void set_on_read(std::function<void()> on_read) {
     if (prefetcher_ != nullptr) prefetcher_->set_on_read(std::move(on_read));
   }
