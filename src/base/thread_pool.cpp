@@ -11,6 +11,7 @@
 #include <string>
 
 #include "base/check.h"
+#include "base/thread_name.h"
 #include "base/thread_priority.h"
 
 namespace agentserve {
@@ -55,7 +56,8 @@ ThreadPool::ThreadPool(int num_threads, int nice_increment)
   // thread got going could mistake an already started job for an old one.
   const uint32_t start_generation = generation_.load();
   for (int i = 1; i < num_threads_; ++i)
-    workers_.emplace_back([this, start_generation, nice_increment] {
+    workers_.emplace_back([this, start_generation, nice_increment, i] {
+      set_current_thread_name("as-compute-" + std::to_string(i));
       lower_current_thread_priority(nice_increment);
       worker_main(start_generation);
     });

@@ -11,6 +11,7 @@
 #include "base/paths.h"
 #include "base/progress.h"
 #include "cli/model_arg.h"
+#include "engine/context_size.h"
 #include "engine/model_fingerprint.h"
 
 namespace agentserve::cli {
@@ -20,7 +21,10 @@ void add_runtime_options(CLI::App* cmd, RuntimeOptions* o) {
                   "Hugging Face model directory (default: a small Qwen3-shaped test model, made "
                   "on first use in ~/.cache/agentserve)");
   cmd->add_option("--threads", o->threads, "CPU threads (default: all available)");
-  cmd->add_option("--ctx", o->ctx, "KV cache capacity in tokens")->capture_default_str();
+  cmd->add_option("--ctx", o->ctx,
+                  "Context in tokens: the longest request, and the KV cache's capacity shared by "
+                  "all requests (default: the model's maximum, as far as its KV cache fits 25% "
+                  "of the RAM the weights leave)");
   cmd->add_option("--kv-dtype", o->kv_dtype, "KV cache element type")
       ->check(CLI::IsMember({"bf16", "f32"}))
       ->capture_default_str();
@@ -48,11 +52,12 @@ void add_runtime_options(CLI::App* cmd, RuntimeOptions* o) {
 
 namespace {
 
-int64_t default_kv_ram_bytes() {
+int64_t physical_ram_bytes() {
   const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
-  const int64_t ram = pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page : 0;
-  return std::min<int64_t>(ram / 4, 32ll << 30);
+  return pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page : 0;
 }
+
+int64_t default_kv_ram_bytes() { return std::min<int64_t>(physical_ram_bytes() / 4, 32ll << 30); }
 
 }  // namespace
 
@@ -86,8 +91,16 @@ Result<std::unique_ptr<Runtime>> load_runtime(const RuntimeOptions& o) {
   CpuBackendOptions bo;
   bo.num_threads = o.threads;
   bo.nice_increment = o.compute_nice;
-  bo.kv_cache_tokens = o.ctx;
   bo.kv_dtype = o.kv_dtype == "f32" ? DType::kF32 : DType::kBF16;
+  ContextSizeInputs ci;
+  ci.requested = o.ctx;
+  ci.model_max = c.max_position_embeddings;
+  ci.kv_bytes_per_token = 2 * c.num_layers * c.num_kv_heads * c.head_dim * (bo.kv_dtype == DType::kF32 ? 4 : 2);
+  ci.weight_bytes = static_cast<int64_t>(rt->model->store->total_bytes());
+  ci.ram_bytes = physical_ram_bytes();
+  ci.page_size = bo.page_size;
+  const ContextSize context = choose_context_size(ci);
+  bo.kv_cache_tokens = context.tokens;
   bo.prefill_precision = o.precision == "f32"      ? cpu::MatmulPrecision::kF32
                          : o.precision == "bf16x2" ? cpu::MatmulPrecision::kBf16Split
                                                    : cpu::MatmulPrecision::kBf16;
@@ -103,7 +116,7 @@ Result<std::unique_ptr<Runtime>> load_runtime(const RuntimeOptions& o) {
   eo.max_running = o.parallel;
   eo.prefix_cache = o.prefix_cache;
   eo.nice_increment = o.compute_nice;
-  eo.max_context = static_cast<int32_t>(std::min<int64_t>(o.ctx, c.max_position_embeddings));
+  eo.max_context = static_cast<int32_t>(std::min<int64_t>(context.tokens, c.max_position_embeddings));
   const KvGeometry& kv = rt->backend->kv_geometry();
   AS_ASSIGN_OR_RETURN(eo.model_fingerprint, compute_model_fingerprint(*rt->model, kv.dtype, kv.page_size));
   eo.kv_tiers.ram_bytes = o.kv_cache_ram_gib < 0 ? default_kv_ram_bytes()
@@ -118,10 +131,12 @@ Result<std::unique_ptr<Runtime>> load_runtime(const RuntimeOptions& o) {
               rt->model_dir, c.architecture, c.num_layers, c.hidden_size,
               static_cast<double>(rt->model->store->total_bytes()) / 1e9,
               static_cast<double>(c.num_parameters()) / 1e9, secs);
-  AS_LOG_INFO("backend {}; KV cache {} tokens ({} pages of {}, {}, {:.2f} GB); context {} tokens",
+  AS_LOG_INFO("backend {}; KV cache {} tokens ({} pages of {}, {}, {:.2f} GB, allocated as used); "
+              "context {} tokens ({})",
               rt->backend->name(), rt->backend->kv_geometry().num_pages * rt->backend->kv_geometry().page_size,
               rt->backend->kv_geometry().num_pages, rt->backend->kv_geometry().page_size, o.kv_dtype,
-              static_cast<double>(rt->backend->kv_pool_bytes()) / 1e9, rt->engine->max_context());
+              static_cast<double>(rt->backend->kv_pool_bytes()) / 1e9, rt->engine->max_context(),
+              context.why);
   return rt;
 }
 

@@ -21,7 +21,8 @@ namespace agentserve::cli {
 struct RuntimeOptions {
   std::string model;            // "" = the default test model
   int32_t threads = 0;
-  int64_t ctx = 8192;           // KV cache capacity in tokens
+  int64_t ctx = 0;              // KV cache capacity and longest request, in tokens; 0: choose
+                                // (engine/context_size.h)
   std::string kv_dtype = "bf16";
   std::string precision = "bf16";  // prefill matmul precision: f32, bf16, bf16x2
   int32_t batch_tokens = 512;

@@ -8,6 +8,7 @@
 
 #include "base/check.h"
 #include "base/log.h"
+#include "base/thread_name.h"
 #include "base/thread_priority.h"
 
 namespace agentserve {
@@ -340,6 +341,7 @@ void Engine::start() {
   AS_CHECK(!thread_.joinable());
   stop_.store(false);
   thread_ = std::thread([this] {
+    set_current_thread_name("as-engine");
     lower_current_thread_priority(options_.nice_increment);
     loop();
   });

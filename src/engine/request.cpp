@@ -23,12 +23,12 @@ GenerationRequest fixed_length_greedy_request(std::vector<int32_t> prompt, int32
 
 void EventChannel::set_notify(std::function<void()> notify) {
   std::lock_guard<std::mutex> lock(mutex_);
-  notify_ = std::move(notify);
+  notify_ = notify ? std::make_shared<const std::function<void()>>(std::move(notify)) : nullptr;
 }
 
 void EventChannel::push(EngineEvent event) {
   event.produced_at = std::chrono::steady_clock::now();
-  std::function<void()> notify;
+  std::shared_ptr<const std::function<void()>> notify;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (event.kind == EngineEvent::Kind::kFinish) finished_ = true;
@@ -36,7 +36,7 @@ void EventChannel::push(EngineEvent event) {
     notify = notify_;
   }
   cv_.notify_one();
-  if (notify) notify();
+  if (notify) (*notify)();
 }
 
 std::optional<EngineEvent> EventChannel::pop() {

@@ -63,7 +63,9 @@ class EventChannel {
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<EngineEvent> queue_;
-  std::function<void()> notify_;
+  // Shared so that push() takes it under the lock without copying the callable (a copy of a
+  // capturing std::function is a heap allocation per token).
+  std::shared_ptr<const std::function<void()>> notify_;
   bool finished_ = false;  // the finish event was pushed
   bool drained_ = false;   // ... and taken
 };

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "base/thread_name.h"
+
 namespace agentserve {
 namespace {
 
@@ -21,7 +23,10 @@ void advise_will_need(const std::string& path) {
 DiskPrefetcher::DiskPrefetcher(DiskTier* disk, int64_t max_ready_bytes,
                                std::chrono::microseconds read_delay_for_tests)
     : disk_(disk), max_ready_bytes_(max_ready_bytes), read_delay_(read_delay_for_tests) {
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] {
+    set_current_thread_name("as-kv-read");
+    loop();
+  });
 }
 
 DiskPrefetcher::~DiskPrefetcher() {

@@ -12,6 +12,7 @@
 
 #include "base/log.h"
 #include "base/progress.h"
+#include "base/thread_name.h"
 #include "kv/crc32c.h"
 
 namespace agentserve {
@@ -126,7 +127,10 @@ Result<std::unique_ptr<DiskTier>> DiskTier::open(DiskTierOptions options) {
     return make_error(ErrorKind::kIo, "KV cache directory " + t->dir_ + ": " + ec.message());
   t->scan_other_models();
   AS_TRY(t->load_index());
-  t->writer_ = std::thread([p = t.get()] { p->writer_loop(); });
+  t->writer_ = std::thread([p = t.get()] {
+    set_current_thread_name("as-kv-write");
+    p->writer_loop();
+  });
   return t;
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "base/thread_name.h"
 #include "base/thread_priority.h"
 #include "server/api_errors.h"
 #include "server/metrics.h"
@@ -379,6 +380,8 @@ struct HttpServer::Impl {
       logged = true;
       AS_LOG_DEBUG("the kernel does not take a per-thread scheduler slice; I/O latency may follow the default slice");
     }
+    // The first loop runs on the main thread, whose name is the process's in ps/top.
+    if (i > 0) set_current_thread_name("as-http-" + std::to_string(i));
     t_io_context = ios[i].get();
     ios[i]->run();
     t_io_context = nullptr;

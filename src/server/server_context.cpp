@@ -7,6 +7,8 @@
 #include <mutex>
 #include <thread>
 
+#include "base/thread_name.h"
+
 namespace agentserve::server {
 
 // A small FIFO pool: prompt rendering and tokenisation must not run on the I/O thread (it would
@@ -20,7 +22,8 @@ struct ServerContext::Workers {
 
   explicit Workers(int n) {
     for (int i = 0; i < std::max(1, n); ++i)
-      threads.emplace_back([this] {
+      threads.emplace_back([this, i] {
+        set_current_thread_name("as-render-" + std::to_string(i));
         while (true) {
           std::function<void()> job;
           {
