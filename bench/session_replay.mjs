@@ -6,7 +6,7 @@
 //   node bench/session_replay.mjs --bin build/agentserve --model DIR [--turns 30] [--sessions 4]
 //        [--ctx 40960] [--out session_replay.json] [--result-min 200] [--result-max 4000]
 //        [--max-tokens 40] [--runs single,multi,restart,nocache] [--threads 0]
-//        [--server-args "kv-cache-disk=0"] [--shadow]
+//        [--server-args "kv-cache-disk=0"] [--shadow] [--server-logs DIR]
 //
 // Session shape (bench/lib/claude_code_session.mjs, deterministic from a seed): `system` = 3 text
 // blocks (the attribution line `x-anthropic-billing-header: cc_version=…; cc_entrypoint=cli;
@@ -75,6 +75,14 @@ const THREADS = args.threads ?? "0";
 // cache off; its TTFT is a cache-off reference measured in the same minute (this host's speed
 // swings up to 2x between minutes, so a reference from another run moves with it).
 const SHADOW = args.shadow !== undefined;
+// --server-logs DIR: each server's stderr (startup lines and the per-request summaries: cached
+// and computed tokens, prefill ms and steps) is written to DIR/<run>-<server>.log.
+const LOG_DIR = args["server-logs"];
+function saveLog(srv, run, which) {
+  if (!LOG_DIR || !srv) return;
+  fs.mkdirSync(LOG_DIR, { recursive: true });
+  fs.appendFileSync(path.join(LOG_DIR, `${run}-${which}.log`), srv.log());
+}
 const PAGE = 16;
 if (!MODEL) throw new Error("--model DIR is required");
 
@@ -291,6 +299,7 @@ async function replay(name, { sessions, cacheOff = false, titles = false, restar
     if (restartAt !== null && t === restartAt) {
       const m = await metrics(srv.url);
       const st = await stopServer(srv, "SIGTERM");
+      saveLog(srv, name, "main");
       const t0 = performance.now();
       srv = await startServer(BIN, MODEL, extra);
       restarts.push({ before_turn: t, exit: st, restart_ms: +(performance.now() - t0).toFixed(0),
@@ -311,7 +320,9 @@ async function replay(name, { sessions, cacheOff = false, titles = false, restar
   }
   const m = await metrics(srv.url);
   await stopServer(srv, "SIGTERM");
+  saveLog(srv, name, cacheOff ? "nocache" : "main");
   if (shadow) await stopServer(shadow, "SIGTERM");
+  saveLog(shadow, name, "shadow");
   process.stderr.write("\n");
   fs.rmSync(cacheDir, { recursive: true, force: true });
   return { name, log, restarts, metrics_end: Object.fromEntries([...m].filter(([k]) => k.includes("prefix_cache") || k.includes("_kv_"))) };

@@ -75,6 +75,7 @@ CacheStats Engine::cache_stats() const {
 }
 
 void Engine::submit(GenerationRequest request) {
+  request.submitted_at = std::chrono::steady_clock::now();
   {
     std::lock_guard<std::mutex> lock(submit_mutex_);
     submitted_.push_back(std::move(request));
@@ -83,9 +84,13 @@ void Engine::submit(GenerationRequest request) {
 }
 
 void Engine::submit_all(std::vector<GenerationRequest> requests) {
+  const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard<std::mutex> lock(submit_mutex_);
-    for (GenerationRequest& r : requests) submitted_.push_back(std::move(r));
+    for (GenerationRequest& r : requests) {
+      r.submitted_at = now;
+      submitted_.push_back(std::move(r));
+    }
   }
   submit_cv_.notify_one();
 }
@@ -177,6 +182,24 @@ void Engine::take_submissions() {
   }
 }
 
+RequestTimings Engine::timings_of(const Sequence& seq) {
+  using Ms = std::chrono::duration<double, std::milli>;
+  const auto now = std::chrono::steady_clock::now();
+  const auto zero = std::chrono::steady_clock::time_point{};
+  RequestTimings t;
+  t.prefill_steps = seq.prefill_steps;
+  t.preemptions = seq.num_preemptions;
+  if (seq.admitted_at == zero) {
+    if (seq.request.submitted_at != zero) t.queued_ms = Ms(now - seq.request.submitted_at).count();
+    return t;
+  }
+  if (seq.request.submitted_at != zero) t.queued_ms = Ms(seq.admitted_at - seq.request.submitted_at).count();
+  const auto prefill_end = seq.first_token_at != zero ? seq.first_token_at : now;
+  t.prefill_ms = Ms(prefill_end - seq.admitted_at).count();
+  if (seq.first_token_at != zero) t.decode_ms = Ms(now - seq.first_token_at).count();
+  return t;
+}
+
 void Engine::finish(Sequence* seq, FinishReason reason, int32_t stop_token, std::string error) {
   EngineEvent e;
   e.kind = EngineEvent::Kind::kFinish;
@@ -186,6 +209,7 @@ void Engine::finish(Sequence* seq, FinishReason reason, int32_t stop_token, std:
   e.usage.prompt_tokens = static_cast<int32_t>(seq->request.prompt.size());
   e.usage.cached_prompt_tokens = seq->num_cached_prompt_tokens;
   e.usage.completion_tokens = seq->num_generated;
+  e.timings = timings_of(*seq);
   std::unique_ptr<Sequence> owned = scheduler_.remove(seq);
   owned->request.events->push(std::move(e));
   ++stats_.requests_finished;
@@ -275,8 +299,12 @@ bool Engine::step() {
   for (size_t i = 0; i < step_.sequences.size(); ++i) {
     Sequence* seq = step_.sequences[i];
     const BatchSequence& bs = step_.batch.sequences[i];
-    if (seq->num_generated == 0 || bs.num_tokens > 1) stats_.prompt_tokens_computed += bs.num_tokens;
-    else stats_.decode_tokens_computed += bs.num_tokens;
+    if (seq->num_generated == 0 || bs.num_tokens > 1) {
+      stats_.prompt_tokens_computed += bs.num_tokens;
+      ++seq->prefill_steps;
+    } else {
+      stats_.decode_tokens_computed += bs.num_tokens;
+    }
     if (logit_row >= step_.batch.logit_rows.size() ||
         step_.batch.logit_rows[logit_row] != bs.first_token + bs.num_tokens - 1)
       continue;  // a prefill chunk that does not end the prompt
@@ -284,6 +312,7 @@ bool Engine::step() {
                                static_cast<size_t>(vocab));
     ++logit_row;
     const SampleResult sample = choose_token(seq, row);
+    if (seq->num_generated == 0) seq->first_token_at = std::chrono::steady_clock::now();
     seq->tokens.push_back(sample.token);
     seq->history.add_generated(sample.token);
     ++seq->num_generated;

@@ -35,12 +35,23 @@ struct Usage {
   int32_t completion_tokens = 0;
 };
 
+// Where a request's time went inside the engine, on its finish event (the server's per-request
+// log line). Zero where the phase was not reached.
+struct RequestTimings {
+  double queued_ms = 0;       // submitted -> first admitted (a free slot, KV pages)
+  double prefill_ms = 0;      // first admitted -> first token (tier reads, prompt chunks)
+  double decode_ms = 0;       // first token -> finish
+  int32_t prefill_steps = 0;  // engine steps that computed prompt tokens of this request
+  int32_t preemptions = 0;    // times it gave its KV pages up and was recomputed
+};
+
 struct EngineEvent {
   enum class Kind { kToken, kFinish };
   Kind kind = Kind::kToken;
   SampleResult sample;                 // kToken
   FinishReason reason = FinishReason::kStop;  // kFinish
   Usage usage;                         // kFinish
+  RequestTimings timings;              // kFinish
   std::string error;                   // kFinish with kError: what went wrong
   int32_t stop_token = -1;             // kFinish with kStop: the stop token that ended it
   // When the engine produced it (set by EventChannel::push): the start of the latency from a
@@ -82,6 +93,8 @@ struct GenerationRequest {
   std::shared_ptr<const std::vector<int32_t>> forced_tokens;
   std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
   std::shared_ptr<EventChannel> events = std::make_shared<EventChannel>();
+  // Set by Engine::submit: the start of RequestTimings::queued_ms.
+  std::chrono::steady_clock::time_point submitted_at{};
 };
 
 // Greedy decoding of exactly `n` tokens, stop tokens ignored: the request `agentserve bench`,

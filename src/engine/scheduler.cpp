@@ -204,6 +204,7 @@ void Scheduler::schedule(ScheduledStep* step) {
     }
     if (!next->admitted_once) {
       next->admitted_once = true;
+      next->admitted_at = std::chrono::steady_clock::now();
       next->cached_count_pending = true;
     }
     account_cached_prompt(next);

@@ -1,6 +1,7 @@
 // The engine's state for one request in flight.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <vector>
 
@@ -30,6 +31,9 @@ struct Sequence {
   bool tier_loading = false;
   int32_t tier_read_until = 0;  // page index up to which disk reads have been queued
   int32_t num_inserted_pages = 0;  // leading full pages already registered in the prefix cache
+  // RequestTimings: first admission, first token, and steps that computed prompt tokens.
+  std::chrono::steady_clock::time_point admitted_at{}, first_token_at{};
+  int32_t prefill_steps = 0;
 
   int32_t num_pending() const { return static_cast<int32_t>(tokens.size()) - num_computed; }
   bool is_prefilling() const { return num_pending() > 1; }

@@ -6,12 +6,25 @@
 #include "base/log.h"
 #include "server/metrics.h"
 #include "server/reasoning_splitter.h"
+#include "server/request_log.h"
 #include "server/stop_matcher.h"
 
 namespace agentserve::server {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+std::string stop_kind_text(const GenerationResult& r) {
+  switch (r.stop) {
+    case StopKind::kEndOfTurn: return r.tool_calls > 0 ? "end of turn (tool calls)" : "end of turn";
+    case StopKind::kStopString: return "stop string";
+    case StopKind::kMaxTokens: return "max_tokens reached";
+    case StopKind::kContextFull: return "context full";
+    case StopKind::kCancelled: return "cancelled (client gone)";
+    case StopKind::kError: return "error: " + r.error;
+  }
+  return "?";
+}
 
 // One request's generation: owns the text pipeline; lives until the finish event is handled.
 class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
@@ -119,7 +132,8 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
     const SampleResult& sample = event.sample;
     const auto now = Clock::now();
     if (generated_ == 0) {
-      ctx_.metrics().time_to_first_token().observe(std::chrono::duration<double>(now - submitted_).count());
+      first_token_ms_ = std::chrono::duration<double, std::milli>(now - submitted_).count();
+      ctx_.metrics().time_to_first_token().observe(first_token_ms_ / 1000.0);
     } else {
       ctx_.metrics().inter_token_latency().observe(std::chrono::duration<double>(now - last_token_).count());
     }
@@ -191,6 +205,17 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
       }
     }
     ctx_.metrics().add_tokens(r.prompt_tokens, r.cached_prompt_tokens, r.completion_tokens);
+    RequestLogFields log;
+    log.request_id = exchange_->request().request_id;
+    log.path = exchange_->request().path;
+    log.prompt_tokens = r.prompt_tokens;
+    log.cached_prompt_tokens = r.cached_prompt_tokens;
+    log.completion_tokens = r.completion_tokens;
+    log.first_token_ms = first_token_ms_;
+    log.timings = e.timings;
+    const std::string outcome = stop_kind_text(r);
+    log.outcome = outcome;
+    AS_LOG_INFO("{}", format_request_log(log));
     if (history_entry_) {
       ctx_.prompt_history().append_generated(history_entry_, generated_ids_);
       AS_LOG_DEBUG("{} {}", exchange_->request().request_id,
@@ -230,6 +255,7 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
   Clock::time_point submitted_, last_token_;
   int32_t prompt_tokens_ = 0;
   int32_t generated_ = 0;
+  double first_token_ms_ = -1;  // submission to the first token, for the request log
   int32_t reasoning_tokens_ = 0;
   bool stopped_by_string_ = false;
   std::string stop_string_;

@@ -3,7 +3,9 @@
 // table, so any mix-up of pages, positions or batches changes the generated tokens.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <random>
+#include <thread>
 
 #include "backend/backend.h"
 #include "engine/engine.h"
@@ -59,6 +61,7 @@ class HistoryBackend : public Backend {
     }
     ++forward_calls;
     max_batch_tokens = std::max(max_batch_tokens, batch.num_tokens());
+    if (step_sleep_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(step_sleep_ms));
     return {};
   }
   void copy_page(int32_t, int32_t) override {}
@@ -67,6 +70,7 @@ class HistoryBackend : public Backend {
 
   int forward_calls = 0;
   int32_t max_batch_tokens = 0;
+  int step_sleep_ms = 0;  // a slow "device": every forward takes at least this long
 
  private:
   KvGeometry geometry_;
@@ -127,6 +131,34 @@ TEST(Engine, SingleRequestFollowsTheModel) {
   EXPECT_EQ(c.finish.usage.completion_tokens, 20);
   // An 11-token prompt with an 8-token budget is prefilled in two chunks.
   EXPECT_LE(backend.max_batch_tokens, 8);
+  EXPECT_EQ(engine.check_integrity(), "");
+}
+
+TEST(Engine, FinishEventsSayWhereTheTimeWent) {
+  HistoryBackend backend(4, 64);
+  backend.step_sleep_ms = 5;
+  // One running sequence at a time: the second request waits for the first to finish.
+  EngineOptions options{8, 1, 0, true};
+  Engine engine(&backend, options);
+  auto first = greedy_request(1, {5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, 6);
+  auto second = greedy_request(2, {3, 4}, 3);
+  auto first_events = first.events, second_events = second.events;
+  engine.submit(std::move(first));
+  engine.submit(std::move(second));
+  engine.run_until_idle();
+  const RequestTimings a = drain(*first_events).finish.timings;
+  const RequestTimings b = drain(*second_events).finish.timings;
+  // 11 prompt tokens under an 8-token budget: two prefill steps, then 5 decode steps.
+  EXPECT_EQ(a.prefill_steps, 2);
+  EXPECT_GE(a.prefill_ms, 2 * 5.0);
+  EXPECT_GE(a.decode_ms, 5 * 5.0);
+  EXPECT_LT(a.queued_ms, a.prefill_ms);
+  EXPECT_EQ(a.preemptions, 0);
+  // The second waited for the first's 7 steps, then took 1 prefill step and 2 decode steps.
+  EXPECT_GE(b.queued_ms, 7 * 5.0);
+  EXPECT_EQ(b.prefill_steps, 1);
+  EXPECT_GE(b.prefill_ms, 5.0);
+  EXPECT_GE(b.decode_ms, 2 * 5.0);
   EXPECT_EQ(engine.check_integrity(), "");
 }
 
