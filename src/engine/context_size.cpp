@@ -17,9 +17,7 @@ std::string gib(int64_t bytes) {
 ContextSize choose_context_size(const ContextSizeInputs& in) {
   const int64_t page = std::max<int32_t>(in.page_size, 1);
   auto round_down = [&](int64_t t) { return std::max<int64_t>(t / page * page, page); };
-  if (in.requested > 0) {
-    return {in.requested, "--ctx"};  // the pool rounds up to whole pages itself
-  }
+  if (in.requested > 0) return {in.requested, "--ctx"};  // the pool rounds up to whole pages
   const int64_t model_max = in.model_max > 0 ? in.model_max : kMinDefaultContext;
   if (in.ram_bytes <= 0 || in.kv_bytes_per_token <= 0)
     return {model_max, "the model's maximum"};
@@ -29,9 +27,9 @@ ContextSize choose_context_size(const ContextSizeInputs& in) {
                         kDefaultKvMaxBytes);
   const int64_t fits = budget / in.kv_bytes_per_token;
   if (fits >= model_max) return {model_max, "the model's maximum"};
-  const int64_t floor = std::min(model_max, kMinDefaultContext);
-  if (fits < floor)
-    return {floor, "the smallest default: 25% of the RAM the weights leave (" + gib(budget) +
+  const int64_t least = std::min(model_max, kMinDefaultContext);
+  if (fits < least)
+    return {least, "the smallest default: 25% of the RAM the weights leave (" + gib(budget) +
                                    ") holds only " + std::to_string(fits) + " tokens of KV"};
   return {round_down(fits), "what 25% of the RAM the weights leave (" + gib(budget) +
                                 ") holds; the model allows " + std::to_string(model_max) +
