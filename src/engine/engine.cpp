@@ -175,7 +175,9 @@ void Engine::take_submissions() {
     }
     auto seq = std::make_unique<Sequence>();
     seq->tokens = r.prompt;
-    seq->history.add_prompt(r.prompt);
+    // Only the repetition penalty reads the prompt's token counts; counting an agent's 20-60k
+    // prompt tokens in a hash map would cost the engine thread ~1 ms per request for nothing.
+    if (r.sampling.uses_repetition_penalty()) seq->history.add_prompt(r.prompt);
     seq->rng.reseed(r.sampling.has_seed ? r.sampling.seed : seed_source_.next_u64());
     seq->request = std::move(r);
     scheduler_.add(std::move(seq));

@@ -324,7 +324,7 @@ SampleResult Sampler::sample(std::span<const float> logits, const SamplingParams
   AS_CHECK_GT(vocab, 0);
   // Fixed-point sums hold up to 2^64 / 2^45 tokens of weight 1 (sampler_exp.h).
   AS_CHECK_LT(vocab, 1 << 19);
-  const bool repetition = params.repetition_penalty != 1.0f && params.repetition_penalty > 0.0f;
+  const bool repetition = params.uses_repetition_penalty();
   const bool openai_penalties = params.presence_penalty != 0.0f || params.frequency_penalty != 0.0f;
   // The logits are read in place unless a mask or a penalty changes them.
   const float* row = logits.data();

@@ -23,6 +23,9 @@ struct SamplingParams {
   bool want_logprobs = false;
 
   bool is_greedy() const { return temperature <= 0.0f; }
+  bool uses_repetition_penalty() const {
+    return repetition_penalty != 1.0f && repetition_penalty > 0.0f;
+  }
 };
 
 }  // namespace agentserve

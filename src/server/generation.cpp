@@ -212,6 +212,9 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
     log.cached_prompt_tokens = r.cached_prompt_tokens;
     log.completion_tokens = r.completion_tokens;
     log.first_token_ms = first_token_ms_;
+    const auto received = exchange_->request().received_at;
+    if (received != Clock::time_point{})
+      log.prepared_ms = std::chrono::duration<double, std::milli>(submitted_ - received).count();
     log.timings = e.timings;
     const std::string outcome = stop_kind_text(r);
     log.outcome = outcome;

@@ -22,6 +22,9 @@ struct HttpRequest {
   Headers headers;     // names lower-cased, in arrival order
   std::string body;
   std::string request_id;  // "req_..." — echoed in responses and logs
+  // When its body had been read: the start of the request log's "prepared" time (parse,
+  // render, tokenize) and of its time to first token.
+  std::chrono::steady_clock::time_point received_at{};
 
   // The value of header `name` (lower-case), or "" when absent.
   std::string_view header(std::string_view name) const;

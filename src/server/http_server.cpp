@@ -462,6 +462,7 @@ struct HttpServer::Impl {
       }
       if (ec) co_return;  // EOF, reset or garbage: drop the connection
       req.body = std::move(parser.get().body());
+      req.received_at = Clock::now();
       const bool keep_alive = msg.keep_alive();
 
       auto ex = std::make_shared<BeastExchange>(socket.get_executor(), std::move(req),

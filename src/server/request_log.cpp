@@ -14,7 +14,9 @@ std::string format_request_log(const RequestLogFields& f) {
     if (computed > 0) line += fmt::format(", {:.0f} tok/s", computed / (t.prefill_ms / 1000.0));
     line += fmt::format(", {} step{}", t.prefill_steps, t.prefill_steps == 1 ? "" : "s");
   }
-  line += fmt::format("), queued {:.1f} ms", t.queued_ms);
+  line += ")";
+  if (f.prepared_ms >= 0) line += fmt::format(", prepared {:.1f} ms", f.prepared_ms);
+  line += fmt::format(", queued {:.1f} ms", t.queued_ms);
   if (f.first_token_ms >= 0) line += fmt::format(", first token {:.0f} ms", f.first_token_ms);
   line += fmt::format(", {} generated", f.completion_tokens);
   if (f.completion_tokens > 1 && t.decode_ms > 0)

@@ -16,6 +16,7 @@ struct RequestLogFields {
   int32_t prompt_tokens = 0;
   int32_t cached_prompt_tokens = 0;
   int32_t completion_tokens = 0;
+  double prepared_ms = -1;     // body read -> submitted (parse, render, tokenize); < 0: unknown
   double first_token_ms = -1;  // from submission to the first token; < 0: none
   RequestTimings timings;
   std::string_view outcome;    // "end_turn", "max_tokens", "cancelled", ...

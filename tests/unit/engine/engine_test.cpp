@@ -162,6 +162,51 @@ TEST(Engine, FinishEventsSayWhereTheTimeWent) {
   EXPECT_EQ(engine.check_integrity(), "");
 }
 
+// HistoryBackend with a runner-up: the token after the model's choice gets logit 9 (the choice
+// has 10), so a penalty on the choice shows in what is sampled.
+class RunnerUpBackend : public HistoryBackend {
+ public:
+  using HistoryBackend::HistoryBackend;
+  Status forward(const Batch& batch, std::vector<float>* logits) override {
+    Status s = HistoryBackend::forward(batch, logits);
+    for (size_t r = 0; r < batch.logit_rows.size(); ++r) {
+      float* row = logits->data() + r * kVocab;
+      const int32_t best = static_cast<int32_t>(std::max_element(row, row + kVocab) - row);
+      row[(best + 1) % kVocab] = 9.0f;
+    }
+    return s;
+  }
+};
+
+TEST(Engine, RepetitionPenaltyCountsPromptTokens) {
+  // A prompt after which the model's first choice is one of the prompt's own tokens: a
+  // repetition penalty of 2 (HF semantics, prompt included) halves that choice's logit to 5,
+  // below the runner-up's 9. (The engine counts prompt tokens only for this penalty.)
+  std::vector<int32_t> prompt;
+  int32_t choice = -1;
+  for (int32_t filler = 0; filler < kVocab && choice < 0; ++filler) {
+    std::vector<int32_t> p = {filler, 11, 22, 33, 44, 55, 66, 77, 88};
+    const int32_t t = next_token(p);
+    if (std::find(p.begin(), p.end(), t) != p.end()) {
+      prompt = p;
+      choice = t;
+    }
+  }
+  ASSERT_GE(choice, 0) << "no prompt whose next token repeats one of its own";
+  for (float penalty : {1.0f, 2.0f}) {
+    RunnerUpBackend backend(4, 64);
+    Engine engine(&backend, EngineOptions{16, 4, 0, true});
+    auto req = greedy_request(1, prompt, 1);
+    req.sampling.repetition_penalty = penalty;
+    auto events = req.events;
+    engine.submit(std::move(req));
+    engine.run_until_idle();
+    const Collected c = drain(*events);
+    ASSERT_EQ(c.tokens.size(), 1u);
+    EXPECT_EQ(c.tokens[0], penalty == 1.0f ? choice : (choice + 1) % kVocab) << "penalty " << penalty;
+  }
+}
+
 TEST(Engine, StopTokenEndsGenerationWithoutBeingEmitted) {
   HistoryBackend backend(4, 64);
   Engine engine(&backend, EngineOptions{16, 4, 0, true});

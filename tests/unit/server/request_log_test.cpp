@@ -13,6 +13,7 @@ TEST(RequestLog, NamesTheCacheShareTheTimesAndTheOutcome) {
   f.cached_prompt_tokens = 24528;
   f.completion_tokens = 41;
   f.first_token_ms = 421.4;
+  f.prepared_ms = 6.04;
   f.timings.queued_ms = 0.25;
   f.timings.prefill_ms = 391.5;
   f.timings.prefill_steps = 2;
@@ -20,7 +21,7 @@ TEST(RequestLog, NamesTheCacheShareTheTimesAndTheOutcome) {
   f.outcome = "end of turn";
   EXPECT_EQ(format_request_log(f),
             "req_1 /v1/messages: prompt 25311 tokens (24528 cached, 783 computed in 392 ms, "
-            "2000 tok/s, 2 steps), queued 0.2 ms, first token 421 ms, 41 generated (40.0 tok/s), "
+            "2000 tok/s, 2 steps), prepared 6.0 ms, queued 0.2 ms, first token 421 ms, 41 generated (40.0 tok/s), "
             "end of turn");
 }
 
