@@ -219,6 +219,8 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
     const std::string outcome = stop_kind_text(r);
     log.outcome = outcome;
     AS_LOG_INFO("{}", format_request_log(log));
+    ctx_.metrics().queue_time().observe(e.timings.queued_ms / 1000.0);
+    if (e.timings.prefill_ms > 0) ctx_.metrics().prefill_time().observe(e.timings.prefill_ms / 1000.0);
     if (history_entry_) {
       ctx_.prompt_history().append_generated(history_entry_, generated_ids_);
       AS_LOG_DEBUG("{} {}", exchange_->request().request_id,

@@ -76,6 +76,10 @@ std::string Metrics::prometheus_text(const Gauges& g) const {
                          "Time between consecutive generated tokens of a request.");
   token_to_socket_.append_prometheus(&out, "agentserve_token_to_socket_seconds",
                                      "Time from the engine producing a token to its bytes on the socket.");
+  queue_.append_prometheus(&out, "agentserve_queue_seconds",
+                           "Time a finished request waited for a running slot or KV pages.");
+  prefill_.append_prometheus(&out, "agentserve_prefill_seconds",
+                             "Time a finished request spent computing its uncached prompt, up to its first token.");
   out += fmt::format(
       "# HELP agentserve_engine_busy_seconds_total Time the engine spent computing steps.\n"
       "# TYPE agentserve_engine_busy_seconds_total counter\nagentserve_engine_busy_seconds_total {:.6f}\n",
