@@ -251,10 +251,11 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
     framed.append(size_line, static_cast<size_t>(len));
     framed += data;
     framed += "\r\n";
-    if (origin != Clock::time_point{} && output_latency_ != nullptr)
-      output_latency_->observe(std::chrono::duration<double>(Clock::now() - origin).count());
     const ssize_t n = ::send(socket_->native_handle(), framed.data(), framed.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     const size_t sent = n > 0 ? static_cast<size_t>(n) : 0;
+    // The latency ends once the kernel holds the bytes (or the writer will send the rest).
+    if (origin != Clock::time_point{} && output_latency_ != nullptr)
+      output_latency_->observe(std::chrono::duration<double>(Clock::now() - origin).count());
     if (sent > 0) last_write_ = Clock::now();
     if (sent == framed.size()) return true;
     // A full socket buffer (or an error the writer will meet): the writer sends the rest.
