@@ -100,7 +100,10 @@ TEST_P(MatmulTest, MatchesReferenceOnRandomShapes) {
   std::vector<Shape> shapes = {{1, 1, 1},     {1, 37, 45},    {2, 67, 100},   {3, 129, 33},
                                {4, 16, 64},   {5, 31, 17},    {13, 45, 300},  {17, 65, 1000},
                                {37, 97, 531}, {64, 128, 256}, {33, 70, 1030}, {200, 20, 64},
-                               {96, 3, 77}};
+                               {96, 3, 77},
+                               // Decode rows long enough that each thread reads 8 separate streams
+                               // (matmul_avx512.cpp), with a remainder and a masked k tail.
+                               {1, 517, 1030}, {1, 1000, 64},  {1, 263, 45},   {1, 4096, 128}};
   for (int i = 0; i < 4; ++i)
     shapes.push_back({rng.integer(1, 80), rng.integer(1, 150), rng.integer(1, 700)});
   double worst[3] = {};
