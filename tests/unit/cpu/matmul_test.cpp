@@ -103,7 +103,8 @@ TEST_P(MatmulTest, MatchesReferenceOnRandomShapes) {
                                {96, 3, 77},
                                // Decode rows long enough that each thread reads 8 separate streams
                                // (matmul_avx512.cpp), with a remainder and a masked k tail.
-                               {1, 517, 1030}, {1, 1000, 64},  {1, 263, 45},   {1, 4096, 128}};
+                               {1, 517, 1030}, {1, 1000, 64},  {1, 263, 45},   {1, 4096, 128},
+                               {2, 700, 300},  {3, 517, 1030}, {4, 900, 64}};
   for (int i = 0; i < 4; ++i)
     shapes.push_back({rng.integer(1, 80), rng.integer(1, 150), rng.integer(1, 700)});
   double worst[3] = {};
