@@ -83,8 +83,10 @@ constexpr int64_t elem_bytes() {
 
 // R rows of W, `stride` rows apart (j0, j0 + stride, ...), against M rows of x. Two
 // accumulators per (row, x-row) while they fit in registers, so that FMA latency never limits
-// the streaming rate. Each row's sum is computed in the same order whatever R and stride are,
-// so the result does not depend on how rows are grouped.
+// the streaming rate. A row's sum is computed in the same order whatever the stride and its
+// partner rows; only the accumulator count (kAcc, set by M x R) changes it, which is why the
+// fused GEMV keeps every range a whole number of 16-row blocks (matmul.cpp): all rows of a
+// range then take the same R.
 template <WKind K, int M, int R>
 void gemv_rows(const MatmulProblem& p, const float* xp, int64_t kp, int64_t j0, int64_t stride = 1) {
   constexpr int kAcc = (M * R * 2 <= 16) ? 2 : 1;
