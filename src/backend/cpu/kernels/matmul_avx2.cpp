@@ -2,6 +2,7 @@
 // AVX-512: the same GEMV and outer-product GEMM as matmul_avx512.cpp at half the width.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <array>
 #include <type_traits>
 #include <utility>
@@ -66,13 +67,15 @@ inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+// R rows of W, `stride` rows apart, against M rows of x; a row's sum has one order whatever
+// rows it is read with (as in matmul_avx512.cpp).
 template <WKind K, int M, int R>
-void gemv_rows(const MatmulProblem& p, const float* xp, int64_t kp, int64_t j0) {
+void gemv_rows(const MatmulProblem& p, const float* xp, int64_t kp, int64_t j0, int64_t stride = 1) {
   const int64_t k = p.k;
   const char* rows[R];
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
-    rows[r] = static_cast<const char*>(p.w) + (j0 + r) * k * elem_bytes<K>();
+    rows[r] = static_cast<const char*>(p.w) + (j0 + r * stride) * k * elem_bytes<K>();
   __m256 acc[R][M][2];
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
@@ -100,16 +103,18 @@ void gemv_rows(const MatmulProblem& p, const float* xp, int64_t kp, int64_t j0) 
   const void* src[R];
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) src[r] = rows[r];
-  // L2 prefetch ~16 KB ahead, as in matmul_avx512.cpp (short rows starve the prefetcher).
+  // L2 prefetch, as in matmul_avx512.cpp (short rows starve the prefetcher): ~16 KB ahead of
+  // a block of neighbouring rows, ~4 KB ahead in each of `stride`-apart streams.
   const int64_t row_bytes = k * elem_bytes<K>();
-  const int64_t ahead = (16384 / row_bytes + R - 1) / R * R;
-  const char* pf = static_cast<const char*>(p.w) + (j0 + (ahead > R ? ahead : R)) * row_bytes;
+  const int64_t ahead = stride == 1 ? std::max<int64_t>((16384 / row_bytes + R - 1) / R * R, R)
+                                    : std::max<int64_t>(4096 / row_bytes, 1);
+  const char* pf = static_cast<const char*>(p.w) + (j0 + ahead) * row_bytes;
   const char* pf_end = static_cast<const char*>(p.w) + p.n * row_bytes;
   for (int64_t c = 0; c < full; c += 16) {
     if ((c & 31) == 0) {
 #pragma GCC unroll 16
       for (int r = 0; r < R; ++r) {
-        const char* a = pf + r * row_bytes + c * elem_bytes<K>();
+        const char* a = pf + r * stride * row_bytes + c * elem_bytes<K>();
         if (a < pf_end) _mm_prefetch(a, _MM_HINT_T1);
       }
     }
@@ -129,10 +134,11 @@ void gemv_rows(const MatmulProblem& p, const float* xp, int64_t kp, int64_t j0) 
   }
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
-    const float b = p.bias != nullptr ? p.bias[j0 + r] : 0.0f;
+    const int64_t j = j0 + r * stride;
+    const float b = p.bias != nullptr ? p.bias[j] : 0.0f;
 #pragma GCC unroll 16
     for (int i = 0; i < M; ++i)
-      p.y[i * p.n + j0 + r] = hsum(_mm256_add_ps(acc[r][i][0], acc[r][i][1])) + b;
+      p.y[i * p.n + j] = hsum(_mm256_add_ps(acc[r][i][0], acc[r][i][1])) + b;
   }
 }
 
@@ -140,6 +146,15 @@ template <WKind K, int M>
 void gemv_range(const MatmulProblem& p, int64_t n_begin, int64_t n_end, const float* xp) {
   const int64_t kp = (p.k + 31) / 32 * 32;
   constexpr int kRows = M <= 2 ? 4 : 2;
+  if constexpr (M <= 2) {
+    // kRows streams far apart, one from each part of the range (matmul_avx512.cpp says why).
+    const int64_t sub = (n_end - n_begin) / kRows;
+    if (sub >= 4) {
+      for (int64_t j = n_begin; j < n_begin + sub; ++j) gemv_rows<K, M, kRows>(p, xp, kp, j, sub);
+      for (int64_t j = n_begin + kRows * sub; j < n_end; ++j) gemv_rows<K, M, 1>(p, xp, kp, j);
+      return;
+    }
+  }
   int64_t j = n_begin;
   for (; j + kRows <= n_end; j += kRows) gemv_rows<K, M, kRows>(p, xp, kp, j);
   for (; j < n_end; ++j) gemv_rows<K, M, 1>(p, xp, kp, j);
