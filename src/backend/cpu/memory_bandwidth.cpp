@@ -15,15 +15,6 @@
 
 namespace agentserve::cpu {
 namespace detail {
-uint64_t read_sum_avx512(const void* data, size_t bytes, bool prefetch);
-}
-
-namespace {
-
-// The machine is shared (a VM); the best of many short runs is the honest best case. Runs
-// alternate a plain stream and one with L2 software prefetch (whichever the CPU favours).
-constexpr int kRuns = 16;
-constexpr size_t kAlign = 2u << 20;  // huge-page aligned: fewer TLB misses, as for weights
 
 uint64_t read_sum_portable(const void* data, size_t bytes) {
   const auto* p = static_cast<const uint64_t*>(data);
@@ -34,6 +25,15 @@ uint64_t read_sum_portable(const void* data, size_t bytes) {
   for (uint64_t a : acc) s += a;
   return s;
 }
+
+}  // namespace detail
+
+namespace {
+
+// The machine is shared (a VM); the best of many short runs is the honest best case. Runs
+// alternate a plain stream and one with L2 software prefetch (whichever the CPU favours).
+constexpr int kRuns = 16;
+constexpr size_t kAlign = 2u << 20;  // huge-page aligned: fewer TLB misses, as for weights
 
 }  // namespace
 
@@ -47,7 +47,7 @@ double measure_read_bandwidth_gbps(ThreadPool& pool, size_t buffer_bytes) {
   AS_CHECK_MSG(buffer != nullptr, "cannot allocate the bandwidth test buffer");
   madvise(buffer, total, MADV_HUGEPAGE);
   auto* bytes = static_cast<uint8_t*>(buffer);
-  const bool avx512 = active_cpu_tier() >= CpuTier::kAvx512;
+  const CpuTier tier = active_cpu_tier();
 
   // First touch by the reading thread: on a NUMA machine its pages land on its node.
   pool.run([&](int t, int) { std::memset(bytes + share * static_cast<size_t>(t), t + 1, share); });
@@ -58,8 +58,10 @@ double measure_read_bandwidth_gbps(ThreadPool& pool, size_t buffer_bytes) {
     const auto start = std::chrono::steady_clock::now();
     pool.run([&](int t, int) {
       const uint8_t* part = bytes + share * static_cast<size_t>(t);
-      sums[static_cast<size_t>(t)] = avx512 ? detail::read_sum_avx512(part, share, run % 2 == 1)
-                                            : read_sum_portable(part, share);
+      const bool prefetch = run % 2 == 1;
+      sums[static_cast<size_t>(t)] = tier >= CpuTier::kAvx512 ? detail::read_sum_avx512(part, share, prefetch)
+                                     : tier >= CpuTier::kAvx2 ? detail::read_sum_avx2(part, share, prefetch)
+                                                              : detail::read_sum_portable(part, share);
     });
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
