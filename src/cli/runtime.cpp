@@ -95,7 +95,13 @@ Result<std::unique_ptr<Runtime>> load_runtime(const RuntimeOptions& o) {
   ContextSizeInputs ci;
   ci.requested = o.ctx;
   ci.model_max = c.max_position_embeddings;
-  ci.kv_bytes_per_token = 2 * c.num_layers * c.num_kv_heads * c.head_dim * (bo.kv_dtype == DType::kF32 ? 4 : 2);
+  KvGeometry one_position;  // the backend's layout, one position per page
+  one_position.page_size = 1;
+  one_position.num_layers = static_cast<int32_t>(c.num_layers);
+  one_position.num_kv_heads = static_cast<int32_t>(c.num_kv_heads);
+  one_position.head_dim = static_cast<int32_t>(c.head_dim);
+  one_position.dtype = bo.kv_dtype;
+  ci.kv_bytes_per_token = static_cast<int64_t>(one_position.page_bytes());
   ci.weight_bytes = static_cast<int64_t>(rt->model->store->total_bytes());
   ci.ram_bytes = physical_ram_bytes();
   ci.page_size = bo.page_size;

@@ -13,6 +13,26 @@
 
 namespace agentserve {
 
+namespace {
+
+// Where a finishing sequence's time went (RequestTimings on its finish event).
+RequestTimings timings_of(const Sequence& seq) {
+  using Ms = std::chrono::duration<double, std::milli>;
+  const auto now = std::chrono::steady_clock::now();
+  const auto zero = std::chrono::steady_clock::time_point{};
+  RequestTimings t;
+  t.prefill_steps = seq.prefill_steps;
+  t.preemptions = seq.num_preemptions;
+  if (seq.request.submitted_at != zero)
+    t.queued_ms = Ms((seq.admitted_at != zero ? seq.admitted_at : now) - seq.request.submitted_at).count();
+  if (seq.admitted_at == zero) return t;  // never ran
+  t.prefill_ms = Ms((seq.first_token_at != zero ? seq.first_token_at : now) - seq.admitted_at).count();
+  if (seq.first_token_at != zero) t.decode_ms = Ms(now - seq.first_token_at).count();
+  return t;
+}
+
+}  // namespace
+
 Engine::Engine(Backend* backend, EngineOptions options)
     : backend_(backend),
       options_(options),
@@ -182,24 +202,6 @@ void Engine::take_submissions() {
     seq->request = std::move(r);
     scheduler_.add(std::move(seq));
   }
-}
-
-RequestTimings Engine::timings_of(const Sequence& seq) {
-  using Ms = std::chrono::duration<double, std::milli>;
-  const auto now = std::chrono::steady_clock::now();
-  const auto zero = std::chrono::steady_clock::time_point{};
-  RequestTimings t;
-  t.prefill_steps = seq.prefill_steps;
-  t.preemptions = seq.num_preemptions;
-  if (seq.admitted_at == zero) {
-    if (seq.request.submitted_at != zero) t.queued_ms = Ms(now - seq.request.submitted_at).count();
-    return t;
-  }
-  if (seq.request.submitted_at != zero) t.queued_ms = Ms(seq.admitted_at - seq.request.submitted_at).count();
-  const auto prefill_end = seq.first_token_at != zero ? seq.first_token_at : now;
-  t.prefill_ms = Ms(prefill_end - seq.admitted_at).count();
-  if (seq.first_token_at != zero) t.decode_ms = Ms(now - seq.first_token_at).count();
-  return t;
 }
 
 void Engine::finish(Sequence* seq, FinishReason reason, int32_t stop_token, std::string error) {

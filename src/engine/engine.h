@@ -130,7 +130,6 @@ class Engine {
   void take_submissions();
   void run_cache_clears();
   void finish(Sequence* seq, FinishReason reason, int32_t stop_token, std::string error = {});
-  static RequestTimings timings_of(const Sequence& seq);
   // The token for the sequence's next generated position: its request's forced token while
   // that list lasts, else the sampler's draw.
   SampleResult choose_token(Sequence* seq, std::span<const float> logits);

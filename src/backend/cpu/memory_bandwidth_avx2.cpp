@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "backend/cpu/memory_bandwidth.h"
+
 namespace agentserve::cpu::detail {
 
 // Sum of the 64-bit words of [data, data + bytes); data 32-byte aligned, bytes % 512 == 0.

@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "backend/cpu/memory_bandwidth.h"
+
 namespace agentserve::cpu::detail {
 
 // Sum of the 64-bit words of [data, data + bytes); data 64-byte aligned, bytes % 512 == 0.

@@ -35,13 +35,14 @@ TEST(ContextSize, TheModelsMaximumWhenItsKvFits) {
 }
 
 TEST(ContextSize, MemoryLimitsTheDefaultToWholePages) {
-  // 8 GiB of RAM: 25% of (8 GiB - 1.19 GB) = 1.77 GiB = 16,607 tokens of 112 KiB -> 16,592.
+  // 8 GiB of RAM: 25% of (8 GiB - 1.19 GB) = 1.72 GiB = 16,130 tokens of 112 KiB -> 16,128.
   const ContextSize c = choose_context_size(qwen3_small(8 * kGiB));
   const int64_t budget = static_cast<int64_t>((8 * kGiB - 1'190'000'000) * 0.25);
   EXPECT_EQ(c.tokens, budget / (28 * 8 * 128 * 2 * 2) / 16 * 16);
   EXPECT_LT(c.tokens, 40960);
   EXPECT_GE(c.tokens, kMinDefaultContext);
   EXPECT_NE(c.why.find("the model allows 40960"), std::string::npos) << c.why;
+  EXPECT_NE(c.why.find("25% of the RAM the weights leave (1.7 GiB)"), std::string::npos) << c.why;
 }
 
 TEST(ContextSize, NeverBelowTheFormerDefault) {
@@ -64,6 +65,8 @@ TEST(ContextSize, TheDefaultPoolIsCappedAt32GiB) {
   in.weight_bytes = 60 * kGiB;
   in.ram_bytes = 1024 * kGiB;
   EXPECT_EQ(choose_context_size(in).tokens, kDefaultKvMaxBytes / (512 * 1024));
+  EXPECT_NE(choose_context_size(in).why.find("the default's cap of 32 GiB"), std::string::npos)
+      << choose_context_size(in).why;
   in.kv_bytes_per_token = 96 * 1024;
   EXPECT_EQ(choose_context_size(in).tokens, 262144);
 }
