@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "base/cpu_features.h"
 #include "backend/cpu/memory_bandwidth.h"
@@ -52,6 +54,58 @@ Result<Timing> run_once(Runtime& rt, const std::vector<int32_t>& prompt, int32_t
   return t;
 }
 
+// Passes per probe between the best-of runs: the best of them is the probe's figure.
+constexpr int kProbePasses = 16;
+// Decode tokens per window of the paired run, and probe passes after each window.
+constexpr int kPairedWindow = 8;
+constexpr int kPairedProbePasses = 2;
+
+// One stretch of decode and the bandwidth measured on both sides of it.
+struct PairedWindow {
+  int32_t tokens = 0;
+  double seconds = 0;
+  double bandwidth_gbps = 0;  // mean of the probes before and after the window
+};
+
+// A decode run interrupted every kPairedWindow tokens (between engine steps) by a short
+// bandwidth probe, so that each stretch of decode is compared with the bandwidth of the same
+// second rather than with the best minute of the run. The probes' time is not decode time.
+Result<std::vector<PairedWindow>> run_paired(Runtime& rt, cpu::ReadBandwidthProbe& probe,
+                                             const std::vector<int32_t>& prompt, int32_t gen) {
+  GenerationRequest req = fixed_length_greedy_request(prompt, gen);
+  std::vector<PairedWindow> windows;
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point window_start;
+  double probe_before = 0;
+  int32_t generated = 0, in_window = 0;
+  auto finish = run_to_completion(*rt.engine, std::move(req), [&](const SampleResult&) {
+    const auto now = Clock::now();
+    if (generated++ > 0) ++in_window;
+    // The first token ends the prefill; windows start there. A final window shorter than
+    // kPairedWindow is dropped.
+    if (generated > 1 && in_window < kPairedWindow) return;
+    const double after = probe.best_of(kPairedProbePasses);
+    if (generated > 1) {
+      windows.push_back({in_window, std::chrono::duration<double>(now - window_start).count(),
+                         (probe_before + after) / 2});
+    }
+    probe_before = after;
+    in_window = 0;
+    window_start = Clock::now();
+  });
+  if (!finish.ok()) return finish.take_error();
+  if (windows.empty())
+    return make_error(ErrorKind::kInvalidArgument, "the paired run needs --gen-tokens > " +
+                                                       std::to_string(kPairedWindow));
+  return windows;
+}
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 int run_bench(const BenchArgs& a) {
   RuntimeOptions ro = a.runtime;
   ro.ctx = std::max<int64_t>(ro.ctx, a.prompt_tokens + a.gen_tokens + 16);
@@ -73,13 +127,14 @@ int run_bench(const BenchArgs& a) {
   if (auto w = run_once(rt, prompt, 8); !w.ok()) return report_error("bench", w.error());
   // Bandwidth probes alternate with the timed runs: this machine's bandwidth moves with its
   // neighbours' load, so both figures are best-of over the same period.
+  cpu::ReadBandwidthProbe probe(rt.backend->thread_pool());
   std::vector<double> probes;
   Timing best_prefill, best_decode;
   best_prefill.prefill_s = best_decode.decode_s = 1e30;
   for (int r = 0; r < a.repeats; ++r) {
     std::fprintf(stderr, "run %d/%d: memory bandwidth probe, then %d + %d tokens...\n", r + 1,
                  a.repeats, a.prompt_tokens, a.gen_tokens);
-    probes.push_back(cpu::measure_read_bandwidth_gbps(rt.backend->thread_pool()));
+    probes.push_back(probe.best_of(kProbePasses));
     auto t = run_once(rt, prompt, a.gen_tokens);
     if (!t.ok()) return report_error("bench", t.error());
     if (t->prefill_s < best_prefill.prefill_s) best_prefill = *t;
@@ -87,9 +142,13 @@ int run_bench(const BenchArgs& a) {
                                 best_decode.decode_s / std::max(1, best_decode.generated - 1))
       best_decode = *t;
   }
-  probes.push_back(cpu::measure_read_bandwidth_gbps(rt.backend->thread_pool()));
+  probes.push_back(probe.best_of(kProbePasses));
   const double bandwidth = *std::max_element(probes.begin(), probes.end());
   const double bandwidth_low = *std::min_element(probes.begin(), probes.end());
+  std::fprintf(stderr, "paired run: %d + %d tokens, a bandwidth probe after every %d...\n",
+               a.prompt_tokens, a.gen_tokens, kPairedWindow);
+  auto paired = run_paired(rt, probe, prompt, a.gen_tokens);
+  if (!paired.ok()) return report_error("bench", paired.error());
 
   // Bytes one decode step reads: every weight once (the embedding only one row) plus the KV
   // of the context so far.
@@ -127,6 +186,17 @@ int run_bench(const BenchArgs& a) {
   std::printf("  decode       %d tokens: %.2f tok/s, %.1f GB/s = %.0f%% of measured bandwidth\n",
               best_decode.generated, decode_tps, decode_gbps, 100.0 * decode_gbps / bandwidth);
   std::printf("  (best of %d runs after a warm-up; %s)\n", a.repeats, cpu_tier_name(active_cpu_tier()));
+  std::vector<double> ratios, rates;
+  for (const PairedWindow& w : *paired) {
+    const double tps = w.tokens / w.seconds;
+    rates.push_back(tps);
+    ratios.push_back(bytes_per_token * tps / 1e9 / w.bandwidth_gbps);
+  }
+  std::printf("  paired       decode / bandwidth of the same second: median %.0f%% (%.0f-%.0f%%) over "
+              "%zu windows of %d tokens; decode median %.2f tok/s\n",
+              100.0 * median_of(ratios), 100.0 * *std::min_element(ratios.begin(), ratios.end()),
+              100.0 * *std::max_element(ratios.begin(), ratios.end()), ratios.size(), kPairedWindow,
+              median_of(rates));
   return 0;
 }
 

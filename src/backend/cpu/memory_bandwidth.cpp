@@ -37,42 +37,44 @@ constexpr size_t kAlign = 2u << 20;  // huge-page aligned: fewer TLB misses, as 
 
 }  // namespace
 
-double measure_read_bandwidth_gbps(ThreadPool& pool, size_t buffer_bytes) {
+ReadBandwidthProbe::ReadBandwidthProbe(ThreadPool& pool, size_t buffer_bytes) : pool_(pool) {
   const int threads = pool.num_threads();
-  // Each thread's share is a whole number of 512-byte blocks.
-  const size_t share = buffer_bytes / static_cast<size_t>(threads) / 512 * 512;
-  AS_CHECK_GT(share, 0u);
-  const size_t total = share * static_cast<size_t>(threads);
-  void* buffer = std::aligned_alloc(kAlign, (total + kAlign - 1) / kAlign * kAlign);
-  AS_CHECK_MSG(buffer != nullptr, "cannot allocate the bandwidth test buffer");
-  madvise(buffer, total, MADV_HUGEPAGE);
-  auto* bytes = static_cast<uint8_t*>(buffer);
-  const CpuTier tier = active_cpu_tier();
-
+  share_ = buffer_bytes / static_cast<size_t>(threads) / 512 * 512;
+  AS_CHECK_GT(share_, 0u);
+  const size_t total = share_ * static_cast<size_t>(threads);
+  bytes_ = static_cast<uint8_t*>(std::aligned_alloc(kAlign, (total + kAlign - 1) / kAlign * kAlign));
+  AS_CHECK_MSG(bytes_ != nullptr, "cannot allocate the bandwidth test buffer");
+  madvise(bytes_, total, MADV_HUGEPAGE);
   // First touch by the reading thread: on a NUMA machine its pages land on its node.
-  pool.run([&](int t, int) { std::memset(bytes + share * static_cast<size_t>(t), t + 1, share); });
+  pool.run([&](int t, int) { std::memset(bytes_ + share_ * static_cast<size_t>(t), t + 1, share_); });
+}
 
+ReadBandwidthProbe::~ReadBandwidthProbe() { std::free(bytes_); }
+
+double ReadBandwidthProbe::pass(bool prefetch) {
+  const int threads = pool_.num_threads();
+  const CpuTier tier = active_cpu_tier();
   std::vector<uint64_t> sums(static_cast<size_t>(threads));
+  const auto start = std::chrono::steady_clock::now();
+  pool_.run([&](int t, int) {
+    const uint8_t* part = bytes_ + share_ * static_cast<size_t>(t);
+    sums[static_cast<size_t>(t)] = tier >= CpuTier::kAvx512 ? detail::read_sum_avx512(part, share_, prefetch)
+                                   : tier >= CpuTier::kAvx2 ? detail::read_sum_avx2(part, share_, prefetch)
+                                                            : detail::read_sum_portable(part, share_);
+  });
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (uint64_t s : sums) checksum_ += s;
+  return static_cast<double>(share_ * static_cast<size_t>(threads)) / seconds / 1e9;
+}
+
+double ReadBandwidthProbe::best_of(int passes) {
   double best = 0.0;
-  for (int run = 0; run < kRuns; ++run) {
-    const auto start = std::chrono::steady_clock::now();
-    pool.run([&](int t, int) {
-      const uint8_t* part = bytes + share * static_cast<size_t>(t);
-      const bool prefetch = run % 2 == 1;
-      sums[static_cast<size_t>(t)] = tier >= CpuTier::kAvx512 ? detail::read_sum_avx512(part, share, prefetch)
-                                     : tier >= CpuTier::kAvx2 ? detail::read_sum_avx2(part, share, prefetch)
-                                                              : detail::read_sum_portable(part, share);
-    });
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    best = std::max(best, static_cast<double>(total) / seconds / 1e9);
-  }
-  // The sums feed a check the compiler cannot fold, so no load is dead.
-  uint64_t all = 0;
-  for (uint64_t s : sums) all += s;
-  AS_CHECK_NE(all, 0u);
-  std::free(buffer);
+  for (int run = 0; run < passes; ++run) best = std::max(best, pass(run % 2 == 1));
   return best;
+}
+
+double measure_read_bandwidth_gbps(ThreadPool& pool, size_t buffer_bytes) {
+  return ReadBandwidthProbe(pool, buffer_bytes).best_of(kRuns);
 }
 
 }  // namespace agentserve::cpu

@@ -17,6 +17,34 @@ namespace agentserve::cpu {
 // the best of several runs, in GB/s (1e9 bytes per second). Takes about a second.
 double measure_read_bandwidth_gbps(ThreadPool& pool, size_t buffer_bytes = size_t{1} << 30);
 
+// The same probe kept ready for repeated short measurements (agentserve bench interleaves
+// them with decode steps, so that each stretch of decode is compared with the bandwidth of
+// the same second on a machine whose bandwidth moves). The buffer is allocated and touched
+// once, here.
+class ReadBandwidthProbe {
+ public:
+  explicit ReadBandwidthProbe(ThreadPool& pool, size_t buffer_bytes = size_t{1} << 30);
+  ~ReadBandwidthProbe();
+  ReadBandwidthProbe(const ReadBandwidthProbe&) = delete;
+  ReadBandwidthProbe& operator=(const ReadBandwidthProbe&) = delete;
+
+  // One read of the whole buffer by all threads, in GB/s; `prefetch` adds L2 software
+  // prefetch to the loop.
+  double pass(bool prefetch);
+  // The best of `passes` passes, alternating plain and prefetched (whichever the CPU favours).
+  double best_of(int passes);
+  // The sum of every 64-bit word read by all passes so far (so the loads are not dead, and
+  // so a test can check what was read). Thread t's share holds bytes of value t + 1.
+  uint64_t checksum() const { return checksum_; }
+  size_t bytes_per_thread() const { return share_; }
+
+ private:
+  ThreadPool& pool_;
+  size_t share_ = 0;  // bytes per thread, a whole number of 512-byte blocks
+  uint8_t* bytes_ = nullptr;
+  uint64_t checksum_ = 0;
+};
+
 namespace detail {
 // The read loops per CPU tier: the sum of the 64-bit words of [data, data + bytes), data
 // 64-byte aligned and bytes a multiple of 512. `prefetch`: also request lines 16 KB ahead.

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "base/cpu_features.h"
+#include "base/thread_pool.h"
 
 namespace agentserve::cpu {
 namespace {
@@ -32,6 +33,28 @@ TEST(MemoryBandwidth, ReadLoopsSumEveryWordOnce) {
       }
     }
     std::free(data);
+  }
+}
+
+// The reusable probe (agentserve bench's paired run) reads each thread's whole share once per
+// pass and reports a finite rate.
+TEST(MemoryBandwidth, ProbeReadsEveryThreadsShareOncePerPass) {
+  ThreadPool pool(2);
+  ReadBandwidthProbe probe(pool, (size_t{8} << 20) + 1000);
+  const size_t share = probe.bytes_per_thread();
+  ASSERT_EQ(share % 512, 0u);
+  ASSERT_GE(share * 2, (size_t{8} << 20) + 1000 - 1024);
+  uint64_t per_pass = 0;
+  for (uint64_t t = 0; t < 2; ++t) per_pass += (share / 8) * 0x0101010101010101ull * (t + 1);
+  const double plain = probe.pass(false);
+  EXPECT_EQ(probe.checksum(), per_pass);
+  const double prefetched = probe.pass(true);
+  EXPECT_EQ(probe.checksum(), 2 * per_pass);
+  const double best = probe.best_of(3);
+  EXPECT_EQ(probe.checksum(), 5 * per_pass);
+  for (double gbps : {plain, prefetched, best}) {
+    EXPECT_GT(gbps, 0.0);
+    EXPECT_LT(gbps, 1e5);  // 100 TB/s: a timer or byte count gone wrong
   }
 }
 
