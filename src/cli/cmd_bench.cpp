@@ -11,6 +11,7 @@
 
 #include "base/cpu_features.h"
 #include "backend/cpu/memory_bandwidth.h"
+#include "cli/bench_compute_reference.h"
 #include "cli/commands.h"
 #include "cli/model_arg.h"
 #include "cli/runtime.h"
@@ -56,6 +57,8 @@ Result<Timing> run_once(Runtime& rt, const std::vector<int32_t>& prompt, int32_t
 
 // Passes per probe between the best-of runs: the best of them is the probe's figure.
 constexpr int kProbePasses = 16;
+// GEMMs per compute reference (the best counts).
+constexpr int kGemmRuns = 3;
 // Decode tokens per window of the paired run, and probe passes after each window.
 constexpr int kPairedWindow = 8;
 constexpr int kPairedProbePasses = 2;
@@ -127,22 +130,35 @@ int run_bench(const BenchArgs& a) {
   if (auto w = run_once(rt, prompt, 8); !w.ok()) return report_error("bench", w.error());
   // Bandwidth probes alternate with the timed runs: this machine's bandwidth moves with its
   // neighbours' load, so both figures are best-of over the same period.
-  cpu::ReadBandwidthProbe probe(rt.backend->thread_pool());
-  std::vector<double> probes;
-  Timing best_prefill, best_decode;
-  best_prefill.prefill_s = best_decode.decode_s = 1e30;
-  for (int r = 0; r < a.repeats; ++r) {
-    std::fprintf(stderr, "run %d/%d: memory bandwidth probe, then %d + %d tokens...\n", r + 1,
-                 a.repeats, a.prompt_tokens, a.gen_tokens);
+  ThreadPool& pool = rt.backend->thread_pool();
+  cpu::ReadBandwidthProbe probe(pool);
+  // The compute ceilings likewise, before every run and after the last: each run's prompt
+  // rate is compared with the mean of the ceilings measured on both sides of it.
+  GemmReference gemm(pool, prefill_precision(ro));
+  const char* peak_name = "";
+  std::vector<double> probes, gemms, peaks;
+  std::vector<Timing> runs;
+  auto measure_references = [&] {
     probes.push_back(probe.best_of(kProbePasses));
+    gemms.push_back(gemm.best_of(kGemmRuns));
+    peaks.push_back(instruction_peak_gflops(pool, prefill_precision(ro), &peak_name));
+  };
+  for (int r = 0; r < a.repeats; ++r) {
+    std::fprintf(stderr, "run %d/%d: bandwidth and compute references, then %d + %d tokens...\n",
+                 r + 1, a.repeats, a.prompt_tokens, a.gen_tokens);
+    measure_references();
     auto t = run_once(rt, prompt, a.gen_tokens);
     if (!t.ok()) return report_error("bench", t.error());
-    if (t->prefill_s < best_prefill.prefill_s) best_prefill = *t;
-    if (t->generated > 1 && t->decode_s / (t->generated - 1) <
-                                best_decode.decode_s / std::max(1, best_decode.generated - 1))
-      best_decode = *t;
+    runs.push_back(*t);
   }
-  probes.push_back(probe.best_of(kProbePasses));
+  measure_references();
+  Timing best_prefill = runs[0], best_decode = runs[0];
+  for (const Timing& t : runs) {
+    if (t.prefill_s < best_prefill.prefill_s) best_prefill = t;
+    if (t.generated > 1 && t.decode_s / (t.generated - 1) <
+                               best_decode.decode_s / std::max(1, best_decode.generated - 1))
+      best_decode = t;
+  }
   const double bandwidth = *std::max_element(probes.begin(), probes.end());
   const double bandwidth_low = *std::min_element(probes.begin(), probes.end());
   std::fprintf(stderr, "paired run: %d + %d tokens, a bandwidth probe after every %d...\n",
@@ -183,6 +199,23 @@ int run_bench(const BenchArgs& a) {
               bandwidth, probes.size(), bandwidth_low);
   std::printf("  prompt       %d tokens in %.3f s: %.1f tok/s, %.1f GFLOP/s\n", a.prompt_tokens,
               best_prefill.prefill_s, prompt_tps, prompt_flops / best_prefill.prefill_s / 1e9);
+  std::vector<double> vs_gemm, vs_peak;
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const double gflops = prompt_flops / runs[r].prefill_s / 1e9;
+    vs_gemm.push_back(gflops / ((gemms[r] + gemms[r + 1]) / 2));
+    if (peaks[r] > 0) vs_peak.push_back(gflops / ((peaks[r] + peaks[r + 1]) / 2));
+  }
+  std::printf("  compute      GEMM (%s, best of 2048^3 and 512x3072x1024) %.0f GFLOP/s best, %.0f lowest; %s peak %.0f GFLOP/s "
+              "best, %.0f lowest (before every run and after the last)\n",
+              matmul_precision_name(prefill_precision(ro)),
+              *std::max_element(gemms.begin(), gemms.end()), *std::min_element(gemms.begin(), gemms.end()),
+              peak_name, *std::max_element(peaks.begin(), peaks.end()),
+              *std::min_element(peaks.begin(), peaks.end()));
+  std::printf("  paired       prompt / GEMM of the same seconds: median %.0f%% (%.0f-%.0f%%)",
+              100.0 * median_of(vs_gemm), 100.0 * *std::min_element(vs_gemm.begin(), vs_gemm.end()),
+              100.0 * *std::max_element(vs_gemm.begin(), vs_gemm.end()));
+  if (!vs_peak.empty()) std::printf("; prompt / %s peak: median %.0f%%", peak_name, 100.0 * median_of(vs_peak));
+  std::printf(" over %zu runs\n", runs.size());
   std::printf("  decode       %d tokens: %.2f tok/s, %.1f GB/s = %.0f%% of measured bandwidth\n",
               best_decode.generated, decode_tps, decode_gbps, 100.0 * decode_gbps / bandwidth);
   std::printf("  (best of %d runs after a warm-up; %s)\n", a.repeats, cpu_tier_name(active_cpu_tier()));

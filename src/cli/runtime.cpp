@@ -61,6 +61,12 @@ int64_t default_kv_ram_bytes() { return std::min<int64_t>(physical_ram_bytes() /
 
 }  // namespace
 
+cpu::MatmulPrecision prefill_precision(const RuntimeOptions& o) {
+  return o.precision == "f32"      ? cpu::MatmulPrecision::kF32
+         : o.precision == "bf16x2" ? cpu::MatmulPrecision::kBf16Split
+                                   : cpu::MatmulPrecision::kBf16;
+}
+
 Result<std::unique_ptr<Runtime>> load_runtime(const RuntimeOptions& o) {
   auto rt = std::make_unique<Runtime>();
   AS_ASSIGN_OR_RETURN(rt->model_dir, resolve_model_dir(o.model));
@@ -107,9 +113,7 @@ Result<std::unique_ptr<Runtime>> load_runtime(const RuntimeOptions& o) {
   ci.page_size = bo.page_size;
   const ContextSize context = choose_context_size(ci);
   bo.kv_cache_tokens = context.tokens;
-  bo.prefill_precision = o.precision == "f32"      ? cpu::MatmulPrecision::kF32
-                         : o.precision == "bf16x2" ? cpu::MatmulPrecision::kBf16Split
-                                                   : cpu::MatmulPrecision::kBf16;
+  bo.prefill_precision = prefill_precision(o);
   AS_ASSIGN_OR_RETURN(rt->backend, CpuBackend::create(*rt->model, bo));
 
   rt->stop_token_ids = c.eos_token_ids;

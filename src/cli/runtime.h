@@ -50,6 +50,9 @@ struct Runtime {
   std::vector<int32_t> stop_token_ids;  // eos ids of config, generation config and tokenizer
 };
 
+// The prefill matmul precision --precision names.
+cpu::MatmulPrecision prefill_precision(const RuntimeOptions& options);
+
 // Loads everything and prints what was loaded (model, backend, memory) to the log.
 Result<std::unique_ptr<Runtime>> load_runtime(const RuntimeOptions& options);
 

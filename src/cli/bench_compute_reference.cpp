@@ -1,0 +1,95 @@
+#include "cli/bench_compute_reference.h"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+#include "backend/cpu/kernels/instruction_peak.h"
+#include "base/cpu_features.h"
+#include "base/thread_pool.h"
+#include "tensor/dtype.h"
+#include "tensor/tensor.h"
+
+namespace agentserve::cli {
+
+using Clock = std::chrono::steady_clock;
+
+GemmReference::GemmReference(ThreadPool& pool, cpu::MatmulPrecision precision)
+    : pool_(pool),
+      precision_(precision),
+      w_(static_cast<size_t>(kSize * kSize)),
+      x_(static_cast<size_t>(kSize * kSize)),
+      y_(static_cast<size_t>(kSize * kSize)) {
+  // Values like a model's (the GEMM's speed does not depend on them, denormals aside).
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (auto& v : w_) v = f32_to_bf16(0.02f * normal(rng));
+  for (auto& v : x_) v = normal(rng);
+}
+
+double GemmReference::best_of(int runs) {
+  struct Shape {
+    int64_t m, n, k;
+  };
+  // Each fits the buffers (at most kSize x kSize elements of x, W and y).
+  constexpr Shape kShapes[] = {{kSize, kSize, kSize}, {512, 3072, 1024}};
+  double best = 0;
+  for (const Shape& s : kShapes) {
+    TensorView w;
+    w.dtype = DType::kBF16;
+    w.rank = 2;
+    w.shape = {s.n, s.k, 0, 0};
+    w.data = w_.data();
+    w.num_bytes = static_cast<size_t>(s.n * s.k) * sizeof(uint16_t);
+    for (int r = 0; r < runs; ++r) {
+      const auto start = Clock::now();
+      cpu::matmul(pool_, x_.data(), s.m, s.k, w, nullptr, y_.data(), precision_);
+      const double sec = std::chrono::duration<double>(Clock::now() - start).count();
+      best = std::max(best, 2.0 * static_cast<double>(s.m * s.n * s.k) / sec / 1e9);
+    }
+  }
+  return best;
+}
+
+double instruction_peak_gflops(ThreadPool& pool, cpu::MatmulPrecision precision, const char** name) {
+  const CpuTier tier = active_cpu_tier();
+  cpu::PeakInstruction instruction;
+  if (precision != cpu::MatmulPrecision::kF32 && tier >= CpuTier::kAmx) {
+    instruction = cpu::PeakInstruction::kAmxBf16;
+  } else if (precision != cpu::MatmulPrecision::kF32 && tier >= CpuTier::kAvx512Bf16) {
+    instruction = cpu::PeakInstruction::kDpbf16;
+  } else if (tier >= CpuTier::kAvx512) {
+    instruction = cpu::PeakInstruction::kFmaZmm;
+  } else if (tier >= CpuTier::kAvx2) {
+    instruction = cpu::PeakInstruction::kFmaYmm;
+  } else {
+    *name = "";
+    return 0;
+  }
+  *name = cpu::peak_instruction_name(instruction);
+  // ~20 ms per burst on one thread, then the best of three bursts on all threads.
+  int64_t iterations = 1 << 10;
+  while (true) {
+    const auto start = Clock::now();
+    cpu::run_peak_loop(instruction, iterations);
+    const double s = std::chrono::duration<double>(Clock::now() - start).count();
+    if (s > 0.005) {
+      iterations = std::max<int64_t>(1, static_cast<int64_t>(iterations * 0.02 / s));
+      break;
+    }
+    iterations *= 2;
+  }
+  double best = 0;
+  std::vector<double> flops(static_cast<size_t>(pool.num_threads()));
+  for (int r = 0; r < 3; ++r) {
+    const auto start = Clock::now();
+    pool.run([&](int t, int) { flops[static_cast<size_t>(t)] = cpu::run_peak_loop(instruction, iterations); });
+    const double s = std::chrono::duration<double>(Clock::now() - start).count();
+    double total = 0;
+    for (double f : flops) total += f;
+    best = std::max(best, total / s / 1e9);
+  }
+  return best;
+}
+
+}  // namespace agentserve::cli
