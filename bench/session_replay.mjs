@@ -6,7 +6,7 @@
 //   node bench/session_replay.mjs --bin build/agentserve --model DIR [--turns 30] [--sessions 4]
 //        [--ctx 40960] [--out session_replay.json] [--result-min 200] [--result-max 4000]
 //        [--max-tokens 40] [--runs single,multi,restart,nocache] [--threads 0]
-//        [--server-args "kv-cache-disk=0"] [--shadow] [--server-logs DIR]
+//        [--server-args "kv-cache-disk=0"] [--shadow] [--direct] [--server-logs DIR]
 //
 // Session shape (bench/lib/claude_code_session.mjs, deterministic from a seed): `system` = 3 text
 // blocks (the attribution line `x-anthropic-billing-header: cc_version=…; cc_entrypoint=cli;
@@ -75,6 +75,12 @@ const THREADS = args.threads ?? "0";
 // cache off; its TTFT is a cache-off reference measured in the same minute (this host's speed
 // swings up to 2x between minutes, so a reference from another run moves with it).
 const SHADOW = args.shadow !== undefined;
+// --direct: the time to prefill only a turn's new tokens, measured directly, right after the
+// turn: a second server with the cache on is first given the turn's prompt cut at the main
+// server's cached length (token ids through /v1/completions, untimed), then the whole prompt;
+// the second request's TTFT is the prefill of exactly the new tokens against a prefix already in
+// its KV — no chat path, no fit. Its cached count is checked against the main server's.
+const DIRECT = args.direct !== undefined;
 // --server-logs DIR: each server's stderr (startup lines and the per-request summaries: cached
 // and computed tokens, prefill ms and steps) is written to DIR/<run>-<server>.log.
 const LOG_DIR = args["server-logs"];
@@ -185,6 +191,29 @@ async function sideRequest(url, body) {
   return { usage: j.usage, total_ms: performance.now() - t0, text: j.content.map((b) => b.text ?? "").join("") };
 }
 
+// --direct: the turn's prompt ids cut at `cached` (the main server's reuse), sent untimed so that
+// the direct server holds exactly that prefix, then the whole prompt, streamed, 1 token: its
+// TTFT is the prefill of the new tokens alone.
+async function directPrefill(url, body, usage) {
+  const ids = promptIds(body);
+  const cached = usage.cache_read_input_tokens;
+  await post(`${url}/v1/completions`, { prompt: ids.slice(0, cached), max_tokens: 1, temperature: 0 });
+  const t0 = performance.now();
+  let tFirst = null, buf = "", reused = null;
+  await post(`${url}/v1/completions`, { prompt: ids, max_tokens: 1, temperature: 0, stream: true,
+    stream_options: { include_usage: true } }, (d) => {
+    tFirst ??= performance.now();
+    buf += d;
+  });
+  const t1 = performance.now();
+  for (const line of buf.split("\n")) {
+    if (!line.startsWith("data: {")) continue;
+    const f = JSON.parse(line.slice(6));
+    if (f.usage) reused = f.usage.prompt_tokens_details?.cached_tokens ?? 0;
+  }
+  return { direct_ttft_ms: (tFirst ?? t1) - t0, direct_reused: reused };
+}
+
 // ---------- exact prompt ids ----------
 function toOpenAI(body) {
   const messages = [];
@@ -292,6 +321,10 @@ async function replay(name, { sessions, cacheOff = false, titles = false, restar
     ? await startServer(BIN, MODEL, [...baseArgs, "--no-prefix-cache",
       ...(supportsDiskTier ? ["--kv-cache-dir", cacheDir] : [])])  // never written without a cache
     : null;
+  const directDir = fs.mkdtempSync(path.join(os.tmpdir(), `replay-kv-${name}-direct-`));
+  const direct = DIRECT && !cacheOff
+    ? await startServer(BIN, MODEL, [...baseArgs, ...(supportsDiskTier ? ["--kv-cache-dir", directDir] : [])])
+    : null;
   const ss = Array.from({ length: sessions }, (_, i) => new Session(i));
   const log = [];  // every request in order: { kind, session, turn, body, result }
   const restarts = [];
@@ -309,6 +342,7 @@ async function replay(name, { sessions, cacheOff = false, titles = false, restar
       const body = s.nextRequest();
       const res = await streamTurn(srv.url, body);
       if (shadow) res.shadow_ttft_ms = (await streamTurn(shadow.url, body)).ttft_ms;
+      if (direct && (res.usage.cache_read_input_tokens ?? 0) > 0) Object.assign(res, await directPrefill(direct.url, body, res.usage));
       s.addAnswer(res.text, res.thinking);
       log.push({ kind: "turn", session: s.id, turn: t, body, res, restarted: restarts.length > 0 });
       process.stderr.write(`\r${name}: turn ${t + 1}/${TURNS} session ${s.id}  prompt ${res.usage.input_tokens + (res.usage.cache_read_input_tokens ?? 0)}  ttft ${res.ttft_ms.toFixed(0)} ms      `);
@@ -323,6 +357,9 @@ async function replay(name, { sessions, cacheOff = false, titles = false, restar
   saveLog(srv, name, cacheOff ? "nocache" : "main");
   if (shadow) await stopServer(shadow, "SIGTERM");
   saveLog(shadow, name, "shadow");
+  if (direct) await stopServer(direct, "SIGTERM");
+  saveLog(direct, name, "direct");
+  fs.rmSync(directDir, { recursive: true, force: true });
   process.stderr.write("\n");
   fs.rmSync(cacheDir, { recursive: true, force: true });
   return { name, log, restarts, metrics_end: Object.fromEntries([...m].filter(([k]) => k.includes("prefix_cache") || k.includes("_kv_"))) };
@@ -343,7 +380,8 @@ function analyse(run) {
     rows.push({ session: e.session, turn: e.turn, restarted: e.restarted, prompt: ids.length, server_prompt: serverLen,
       reused: u.cache_read_input_tokens ?? 0, prefilled: u.input_tokens, output: u.output_tokens, ...id,
       ttft_ms: +e.res.ttft_ms.toFixed(1), message_start_ms: +e.res.message_start_ms.toFixed(1), total_ms: +e.res.total_ms.toFixed(1),
-      ...(e.res.shadow_ttft_ms !== undefined ? { shadow_ttft_ms: +e.res.shadow_ttft_ms.toFixed(1) } : {}) });
+      ...(e.res.shadow_ttft_ms !== undefined ? { shadow_ttft_ms: +e.res.shadow_ttft_ms.toFixed(1) } : {}),
+      ...(e.res.direct_ttft_ms !== undefined ? { direct_ttft_ms: +e.res.direct_ttft_ms.toFixed(1), direct_reused: e.res.direct_reused } : {}) });
   }
   return { rows, mismatches };
 }
@@ -452,6 +490,20 @@ for (const [name, run] of Object.entries(out.runs)) {
   run.summary.followup_ttft_over_same_minute_new_prefill = {
     median: pct(ratios, 0.5), p90: pct(ratios, 0.9), max: +ratios.at(-1).toFixed(2),
     over_1_2: ratios.filter((x) => x > 1.2).length, turns: ratios.length };
+}
+// With --direct: each follow-up's TTFT against the directly measured prefill of its new tokens
+// (only turns where the direct server reused exactly what the main server did).
+for (const [, run] of Object.entries(out.runs)) {
+  const rows = run.rows?.filter((r) => r.direct_ttft_ms !== undefined && r.turn > 0) ?? [];
+  if (rows.length === 0) continue;
+  const same = rows.filter((r) => r.direct_reused === r.reused);
+  const ratios = same.map((r) => r.ttft_ms / r.direct_ttft_ms).sort((p, q) => p - q);
+  const excess = same.map((r) => r.ttft_ms - r.direct_ttft_ms).sort((p, q) => p - q);
+  run.summary.followup_ttft_over_direct_new_prefill = ratios.length ? {
+    median: pct(ratios, 0.5), p90: pct(ratios, 0.9), max: +ratios.at(-1).toFixed(2),
+    over_1_2: ratios.filter((x) => x > 1.2).length, turns: ratios.length,
+    excess_ms_median: pct(excess, 0.5), excess_ms_max: +excess.at(-1).toFixed(1),
+    turns_direct_reused_differently: rows.length - same.length } : { turns_direct_reused_differently: rows.length };
 }
 if (out.runs.nocache?.rows) {
   const { a, b } = fitPrefill(out.runs.nocache.rows.map((r) => ({ prompt: r.prompt, ttft: r.ttft_ms })));
