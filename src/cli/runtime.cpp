@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <string>
 
 #include "base/log.h"
 #include "base/paths.h"
@@ -23,8 +24,9 @@ void add_runtime_options(CLI::App* cmd, RuntimeOptions* o) {
   cmd->add_option("--threads", o->threads, "CPU threads (default: all available)");
   cmd->add_option("--ctx", o->ctx,
                   "Context in tokens: the longest request, and the KV cache's capacity shared by "
-                  "all requests (default: the model's maximum, as far as its KV cache fits 25% "
-                  "of the RAM the weights leave)");
+                  "all requests (default: the model's maximum, as far as its KV cache fits " +
+                      std::to_string(static_cast<int>(kDefaultKvRamShare * 100 + 0.5)) +
+                      "% of the RAM the weights leave)");
   cmd->add_option("--kv-dtype", o->kv_dtype, "KV cache element type")
       ->check(CLI::IsMember({"bf16", "f32"}))
       ->capture_default_str();
