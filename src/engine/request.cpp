@@ -49,6 +49,11 @@ std::optional<EngineEvent> EventChannel::pop() {
   return e;
 }
 
+bool EventChannel::has_pending() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return !queue_.empty();
+}
+
 std::optional<EngineEvent> EventChannel::try_pop() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (queue_.empty()) return std::nullopt;

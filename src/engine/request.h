@@ -69,6 +69,8 @@ class EventChannel {
   // Blocks until an event arrives; nullopt after the finish event has been taken.
   std::optional<EngineEvent> pop();
   std::optional<EngineEvent> try_pop();
+  // Whether pushed events still wait for the consumer.
+  bool has_pending();
 
  private:
   std::mutex mutex_;

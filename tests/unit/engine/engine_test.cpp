@@ -116,6 +116,28 @@ GenerationRequest greedy_request(uint64_t id, std::vector<int32_t> prompt, int32
   return r;
 }
 
+// The engine yields its CPU while a consumer has not taken an earlier event of the step
+// (engine.cpp); has_pending() is what it asks.
+TEST(EventChannel, HasPendingUntilTheConsumerTakesEveryEvent) {
+  EventChannel ch;
+  EXPECT_FALSE(ch.has_pending());
+  EngineEvent token;
+  token.kind = EngineEvent::Kind::kToken;
+  ch.push(token);
+  ch.push(token);
+  EXPECT_TRUE(ch.has_pending());
+  ASSERT_TRUE(ch.try_pop().has_value());
+  EXPECT_TRUE(ch.has_pending());
+  ASSERT_TRUE(ch.try_pop().has_value());
+  EXPECT_FALSE(ch.has_pending());
+  EngineEvent finish;
+  finish.kind = EngineEvent::Kind::kFinish;
+  ch.push(finish);
+  EXPECT_TRUE(ch.has_pending());
+  ASSERT_TRUE(ch.pop().has_value());
+  EXPECT_FALSE(ch.has_pending());
+}
+
 TEST(Engine, SingleRequestFollowsTheModel) {
   HistoryBackend backend(4, 64);
   Engine engine(&backend, EngineOptions{8, 4, 0, true});
