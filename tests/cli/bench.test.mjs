@@ -32,3 +32,11 @@ test("bench prints finite prompt, decode and paired figures", () => {
   assert.ok(lo <= ratio && ratio <= hi);
   assert.equal(windows, 3);
 });
+
+test("bench with too few tokens for a paired window says so and still succeeds", () => {
+  const r = spawnSync(BIN, ["bench", "--model", testModel("qwen3-tiny"), "--prompt-tokens", "16",
+                            "--gen-tokens", "4", "--repeats", "1"], { encoding: "utf8", timeout: 240000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /paired\s+decode \/ bandwidth: not measured \(needs --gen-tokens > 8\)/);
+  number(r.stdout, /decode\s+4 tokens: ([\d.]+) tok\/s/);
+});
