@@ -33,6 +33,7 @@ void EventChannel::push(EngineEvent event) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (event.kind == EngineEvent::Kind::kFinish) finished_ = true;
     queue_.push_back(std::move(event));
+    queued_.store(queue_.size(), std::memory_order_release);
     notify = notify_;
   }
   cv_.notify_one();
@@ -45,13 +46,9 @@ std::optional<EngineEvent> EventChannel::pop() {
   if (queue_.empty()) return std::nullopt;
   EngineEvent e = std::move(queue_.front());
   queue_.pop_front();
+  queued_.store(queue_.size(), std::memory_order_release);
   if (e.kind == EngineEvent::Kind::kFinish) drained_ = true;
   return e;
-}
-
-bool EventChannel::has_pending() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return !queue_.empty();
 }
 
 std::optional<EngineEvent> EventChannel::try_pop() {
@@ -59,6 +56,7 @@ std::optional<EngineEvent> EventChannel::try_pop() {
   if (queue_.empty()) return std::nullopt;
   EngineEvent e = std::move(queue_.front());
   queue_.pop_front();
+  queued_.store(queue_.size(), std::memory_order_release);
   if (e.kind == EngineEvent::Kind::kFinish) drained_ = true;
   return e;
 }

@@ -69,13 +69,15 @@ class EventChannel {
   // Blocks until an event arrives; nullopt after the finish event has been taken.
   std::optional<EngineEvent> pop();
   std::optional<EngineEvent> try_pop();
-  // Whether pushed events still wait for the consumer.
-  bool has_pending();
+  // Whether pushed events still wait for the consumer. Lock-free, so that the engine, which asks
+  // after every token, never blocks on a consumer inside try_pop().
+  bool has_pending() const { return queued_.load(std::memory_order_acquire) > 0; }
 
  private:
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<EngineEvent> queue_;
+  std::atomic<size_t> queued_{0};  // queue_.size(), readable without the mutex
   // Shared so that push() takes it under the lock without copying the callable (a copy of a
   // capturing std::function is a heap allocation per token).
   std::shared_ptr<const std::function<void()>> notify_;
