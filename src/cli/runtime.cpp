@@ -40,8 +40,12 @@ void add_runtime_options(CLI::App* cmd, RuntimeOptions* o) {
   cmd->add_flag("!--no-prefix-cache", o->prefix_cache,
                 "Recompute every prompt instead of reusing the KV of cached prefixes");
   cmd->add_option("--kv-cache-ram", o->kv_cache_ram_gib,
-                  "GiB of host RAM for KV pages evicted from the pool (default: 25% of RAM, at "
-                  "most 32; 0: off)")
+                  "GiB of host RAM for KV pages evicted from the pool (default: " +
+                      std::to_string(static_cast<int>(kDefaultRamTierShare * 100 + 0.5)) +
+                      "% of RAM, at most 32, less where the weights and the KV pool would take "
+                      "the total past " +
+                      std::to_string(static_cast<int>(kDefaultMemoryShare * 100 + 0.5)) +
+                      "% of RAM; 0: off)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--kv-cache-dir", o->kv_cache_dir,
                   "Directory of the persistent KV cache (default: <cache dir>/kv; one "
@@ -59,7 +63,6 @@ int64_t physical_ram_bytes() {
   return pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page : 0;
 }
 
-int64_t default_kv_ram_bytes() { return std::min<int64_t>(physical_ram_bytes() / 4, 32ll << 30); }
 
 }  // namespace
 
@@ -131,8 +134,16 @@ Result<std::unique_ptr<Runtime>> load_runtime(const RuntimeOptions& o) {
   eo.max_context = static_cast<int32_t>(std::min<int64_t>(context.tokens, c.max_position_embeddings));
   const KvGeometry& kv = rt->backend->kv_geometry();
   AS_ASSIGN_OR_RETURN(eo.model_fingerprint, compute_model_fingerprint(*rt->model, kv.dtype, kv.page_size));
-  eo.kv_tiers.ram_bytes = o.kv_cache_ram_gib < 0 ? default_kv_ram_bytes()
-                                                 : static_cast<int64_t>(o.kv_cache_ram_gib * (1ll << 30));
+  if (o.kv_cache_ram_gib < 0) {
+    const RamTierSize tier = choose_ram_tier_size(physical_ram_bytes(), ci.weight_bytes,
+                                                  static_cast<int64_t>(rt->backend->kv_pool_bytes()));
+    eo.kv_tiers.ram_bytes = tier.bytes;
+    if (!tier.why.empty())
+      AS_LOG_INFO("KV RAM tier {:.1f} GiB: {} (--kv-cache-ram sets it)",
+                  static_cast<double>(tier.bytes) / (1ll << 30), tier.why);
+  } else {
+    eo.kv_tiers.ram_bytes = static_cast<int64_t>(o.kv_cache_ram_gib * (1ll << 30));
+  }
   eo.kv_tiers.disk_bytes = static_cast<int64_t>(o.kv_cache_disk_gib * (1ll << 30));
   eo.kv_tiers.disk_dir = o.kv_cache_dir.empty() ? user_cache_dir() + "/kv" : o.kv_cache_dir;
   rt->engine = std::make_unique<Engine>(rt->backend.get(), eo);

@@ -40,4 +40,19 @@ ContextSize choose_context_size(const ContextSizeInputs& in) {
                                                   std::to_string(model_max) + ", --ctx raises it"};
 }
 
+RamTierSize choose_ram_tier_size(int64_t ram_bytes, int64_t weight_bytes, int64_t pool_bytes) {
+  if (ram_bytes <= 0) return {};
+  const int64_t quarter = std::min(
+      static_cast<int64_t>(static_cast<double>(ram_bytes) * kDefaultRamTierShare), kDefaultRamTierMaxBytes);
+  const int64_t room = static_cast<int64_t>(static_cast<double>(ram_bytes) * kDefaultMemoryShare) -
+                       weight_bytes - pool_bytes;
+  if (room >= quarter) return {quarter, ""};
+  char buf[200];
+  std::snprintf(buf, sizeof(buf),
+                "weights (%.1f GiB), KV pool (%.1f GiB) and RAM tier kept within %.0f%% of RAM (%.1f GiB)",
+                static_cast<double>(weight_bytes) / (1ll << 30), static_cast<double>(pool_bytes) / (1ll << 30),
+                kDefaultMemoryShare * 100, static_cast<double>(ram_bytes) / (1ll << 30));
+  return {std::max<int64_t>(room, 0), buf};
+}
+
 }  // namespace agentserve

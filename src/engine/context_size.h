@@ -34,4 +34,21 @@ inline constexpr int64_t kMinDefaultContext = 8192;
 
 ContextSize choose_context_size(const ContextSizeInputs& in);
 
+// The default size of the KV RAM tier (pages evicted from the pool, kept in host memory): a
+// quarter of RAM, at most 32 GiB — but the weights, the pool and the tier together stay
+// within kDefaultMemoryShare of RAM. Both the pool and the tier fill up over a long session
+// (the prefix cache keeps everything it can), so a default that ignored the weights could
+// commit most of the machine: a model of half the RAM, its pool and a quarter-RAM tier came to
+// 87.5 %. Pages the tier cannot hold go to the disk tier.
+inline constexpr double kDefaultRamTierShare = 0.25;
+inline constexpr int64_t kDefaultRamTierMaxBytes = 32ll << 30;
+inline constexpr double kDefaultMemoryShare = 0.75;
+
+struct RamTierSize {
+  int64_t bytes = 0;
+  std::string why;  // for the startup log when the memory share set it; empty otherwise
+};
+// ram_bytes 0 (unknown): no RAM tier.
+RamTierSize choose_ram_tier_size(int64_t ram_bytes, int64_t weight_bytes, int64_t pool_bytes);
+
 }  // namespace agentserve

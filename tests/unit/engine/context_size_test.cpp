@@ -78,3 +78,39 @@ TEST(ContextSize, UnknownMemoryTakesTheModelsMaximum) {
 
 }  // namespace
 }  // namespace agentserve
+
+namespace agentserve {
+namespace {
+
+TEST(RamTierSize, AQuarterOfRamWhenTheTotalStaysWithinTheShare) {
+  // Qwen3-0.6B on 24 GiB: weights 1.1 GiB, pool 4.4 GiB, tier 6 GiB = 11.5 GiB < 18 GiB.
+  const RamTierSize t = choose_ram_tier_size(24 * kGiB, 1'190'000'000, 40960ll * 114688);
+  EXPECT_EQ(t.bytes, 6 * kGiB);
+  EXPECT_EQ(t.why, "");
+}
+
+TEST(RamTierSize, CappedAt32GiB) {
+  EXPECT_EQ(choose_ram_tier_size(512 * kGiB, 16 * kGiB, 32 * kGiB).bytes, 32 * kGiB);
+}
+
+TEST(RamTierSize, ABigModelLeavesLessAndSaysWhy) {
+  // 12 GiB of weights on 24 GiB with a 3 GiB pool: 18 - 12 - 3 = 3 GiB, not 6.
+  const RamTierSize t = choose_ram_tier_size(24 * kGiB, 12 * kGiB, 3 * kGiB);
+  EXPECT_EQ(t.bytes, 3 * kGiB);
+  EXPECT_NE(t.why.find("within 75% of RAM"), std::string::npos) << t.why;
+  // Weights, pool and tier never pass the share.
+  EXPECT_LE(12 * kGiB + 3 * kGiB + t.bytes, static_cast<int64_t>(24 * kGiB * kDefaultMemoryShare));
+}
+
+TEST(RamTierSize, NoRoomMeansNoTierNotANegativeOne) {
+  const RamTierSize t = choose_ram_tier_size(24 * kGiB, 16 * kGiB, 4 * kGiB);
+  EXPECT_EQ(t.bytes, 0);
+  EXPECT_FALSE(t.why.empty());
+}
+
+TEST(RamTierSize, UnknownRamMeansNoTier) {
+  EXPECT_EQ(choose_ram_tier_size(0, kGiB, kGiB).bytes, 0);
+}
+
+}  // namespace
+}  // namespace agentserve
