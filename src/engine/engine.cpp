@@ -341,7 +341,7 @@ bool Engine::step() {
     // this one is already awake, so without a yield it would wait for the scheduler tick (4 ms
     // at HZ=250) while the rest of the batch is sampled. Measured (cpu-2c, Qwen3-0.6B shape,
     // 64 streams): tokens waited up to 3.7 ms for the HTTP thread.
-    if (previous_channel != nullptr && previous_channel->has_pending()) sched_yield();
+    if (previous_channel != nullptr && previous_channel->consumer_lagging()) sched_yield();
     previous_channel = seq->request.events.get();
     if (seq->num_generated >= stop.max_new_tokens ||
         static_cast<int32_t>(seq->tokens.size()) >= max_context_) {

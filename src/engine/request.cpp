@@ -24,6 +24,7 @@ GenerationRequest fixed_length_greedy_request(std::vector<int32_t> prompt, int32
 void EventChannel::set_notify(std::function<void()> notify) {
   std::lock_guard<std::mutex> lock(mutex_);
   notify_ = notify ? std::make_shared<const std::function<void()>>(std::move(notify)) : nullptr;
+  if (notify_) async_consumer_.store(true, std::memory_order_relaxed);
 }
 
 void EventChannel::push(EngineEvent event) {
@@ -41,6 +42,7 @@ void EventChannel::push(EngineEvent event) {
 }
 
 std::optional<EngineEvent> EventChannel::pop() {
+  async_consumer_.store(true, std::memory_order_relaxed);
   std::unique_lock<std::mutex> lock(mutex_);
   cv_.wait(lock, [&] { return !queue_.empty() || drained_; });
   if (queue_.empty()) return std::nullopt;

@@ -72,12 +72,19 @@ class EventChannel {
   // Whether pushed events still wait for the consumer. Lock-free, so that the engine, which asks
   // after every token, never blocks on a consumer inside try_pop().
   bool has_pending() const { return queued_.load(std::memory_order_acquire) > 0; }
+  // has_pending() for a consumer on another thread (one that set a notify hook or blocks in
+  // pop()): one that is behind may be waiting for the engine's CPU. A consumer that drains with
+  // try_pop() after Engine::step() returns (the CLI, benchmarks, tests) is never lagging.
+  bool consumer_lagging() const {
+    return async_consumer_.load(std::memory_order_relaxed) && has_pending();
+  }
 
  private:
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<EngineEvent> queue_;
   std::atomic<size_t> queued_{0};  // queue_.size(), readable without the mutex
+  std::atomic<bool> async_consumer_{false};  // set_notify() or pop() was called
   // Shared so that push() takes it under the lock without copying the callable (a copy of a
   // capturing std::function is a heap allocation per token).
   std::shared_ptr<const std::function<void()>> notify_;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <future>
 #include <random>
 #include <thread>
 
@@ -116,8 +117,8 @@ GenerationRequest greedy_request(uint64_t id, std::vector<int32_t> prompt, int32
   return r;
 }
 
-// The engine yields its CPU while a consumer has not taken an earlier event of the step
-// (engine.cpp); has_pending() is what it asks.
+// The engine yields its CPU while a consumer on another thread has not taken an earlier event of
+// the step (engine.cpp); consumer_lagging() is what it asks.
 TEST(EventChannel, HasPendingUntilTheConsumerTakesEveryEvent) {
   EventChannel ch;
   EXPECT_FALSE(ch.has_pending());
@@ -136,6 +137,41 @@ TEST(EventChannel, HasPendingUntilTheConsumerTakesEveryEvent) {
   EXPECT_TRUE(ch.has_pending());
   ASSERT_TRUE(ch.pop().has_value());
   EXPECT_FALSE(ch.has_pending());
+}
+
+TEST(EventChannel, OnlyAConsumerOnAnotherThreadCanLag) {
+  EngineEvent token;
+  token.kind = EngineEvent::Kind::kToken;
+  // Drained with try_pop() after the step (the CLI, benchmarks): never lagging.
+  EventChannel polled;
+  polled.push(token);
+  EXPECT_TRUE(polled.has_pending());
+  EXPECT_FALSE(polled.consumer_lagging());
+  // A notify hook (the HTTP server's drain): lagging while events wait.
+  EventChannel hooked;
+  hooked.set_notify([] {});
+  EXPECT_FALSE(hooked.consumer_lagging());
+  hooked.push(token);
+  EXPECT_TRUE(hooked.consumer_lagging());
+  ASSERT_TRUE(hooked.try_pop().has_value());
+  EXPECT_FALSE(hooked.consumer_lagging());
+  // A reader on its own thread that blocks in pop(): once it has read, events it has not taken
+  // yet count as lagging.
+  EventChannel blocking;
+  std::promise<void> first_read, go_on;
+  std::thread reader([&] {
+    EXPECT_TRUE(blocking.pop().has_value());
+    first_read.set_value();
+    go_on.get_future().wait();
+    EXPECT_TRUE(blocking.pop().has_value());
+  });
+  blocking.push(token);
+  first_read.get_future().wait();
+  blocking.push(token);
+  EXPECT_TRUE(blocking.consumer_lagging());
+  go_on.set_value();
+  reader.join();
+  EXPECT_FALSE(blocking.consumer_lagging());
 }
 
 TEST(Engine, SingleRequestFollowsTheModel) {
