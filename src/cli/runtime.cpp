@@ -63,7 +63,6 @@ int64_t physical_ram_bytes() {
   return pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page : 0;
 }
 
-
 }  // namespace
 
 cpu::MatmulPrecision prefill_precision(const RuntimeOptions& o) {
