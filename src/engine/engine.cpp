@@ -26,8 +26,8 @@ RequestTimings timings_of(const Sequence& seq) {
   t.prefill_steps = seq.prefill_steps;
   t.preemptions = seq.num_preemptions;
   if (seq.request.submitted_at != zero)
-    t.queued_ms = Ms((seq.admitted_at != zero ? seq.admitted_at : now) - seq.request.submitted_at).count();
-  if (seq.admitted_at == zero) return t;  // never ran
+    t.queued_ms = Ms((seq.admitted_once() ? seq.admitted_at : now) - seq.request.submitted_at).count();
+  if (!seq.admitted_once()) return t;  // never ran
   t.prefill_ms = Ms((seq.first_token_at != zero ? seq.first_token_at : now) - seq.admitted_at).count();
   if (seq.first_token_at != zero) t.decode_ms = Ms(now - seq.first_token_at).count();
   return t;

@@ -202,8 +202,7 @@ void Scheduler::schedule(ScheduledStep* step) {
       release_pages(next);  // stays waiting; it will match again
       break;
     }
-    if (!next->admitted_once) {
-      next->admitted_once = true;
+    if (!next->admitted_once()) {
       next->admitted_at = std::chrono::steady_clock::now();
       next->cached_count_pending = true;
     }

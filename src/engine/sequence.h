@@ -23,7 +23,6 @@ struct Sequence {
   // Prompt tokens whose KV the prefix cache supplied at first admission (Usage reports it; a
   // preempted sequence re-matching its own pages does not count again).
   int32_t num_cached_prompt_tokens = 0;
-  bool admitted_once = false;
   // Admitted, but num_cached_prompt_tokens waits for the tier loads in progress.
   bool cached_count_pending = false;
   // Its next prompt pages are being read from the disk tier: it computes nothing until they
@@ -31,10 +30,12 @@ struct Sequence {
   bool tier_loading = false;
   int32_t tier_read_until = 0;  // page index up to which disk reads have been queued
   int32_t num_inserted_pages = 0;  // leading full pages already registered in the prefix cache
-  // RequestTimings: first admission, first token, and steps that computed prompt tokens.
+  // First admission (unset until then), first token, and the steps that computed prompt
+  // tokens: RequestTimings on the finish event.
   std::chrono::steady_clock::time_point admitted_at{}, first_token_at{};
   int32_t prefill_steps = 0;
 
+  bool admitted_once() const { return admitted_at != std::chrono::steady_clock::time_point{}; }
   int32_t num_pending() const { return static_cast<int32_t>(tokens.size()) - num_computed; }
   bool is_prefilling() const { return num_pending() > 1; }
 };

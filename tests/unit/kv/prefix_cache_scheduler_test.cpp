@@ -114,7 +114,7 @@ void run_round(const Round& r, std::mt19937& rng, Totals* totals, const std::str
   };
   auto retire = [&](Sequence* seq, bool cancelled) {
     const int32_t prompt_len = static_cast<int32_t>(seq->tokens.size()) - seq->num_generated;
-    if (seq->admitted_once) {
+    if (seq->admitted_once()) {
       EXPECT_LE(seq->num_cached_prompt_tokens, prompt_len - 1);
       EXPECT_EQ(seq->num_cached_prompt_tokens % r.page_size, 0);
       totals->cached_prompt_tokens += seq->num_cached_prompt_tokens;
