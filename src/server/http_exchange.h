@@ -23,7 +23,7 @@ struct HttpRequest {
   std::string body;
   std::string request_id;  // "req_..." — echoed in responses and logs
   // When its body had been read: the start of the request log's "prepared" time (parse,
-  // render, tokenize) and of its time to first token.
+  // render, tokenize up to the engine submission).
   std::chrono::steady_clock::time_point received_at{};
 
   // The value of header `name` (lower-case), or "" when absent.

@@ -19,7 +19,7 @@ struct RequestLogFields {
   double prepared_ms = -1;     // body read -> submitted (parse, render, tokenize); < 0: unknown
   double first_token_ms = -1;  // from submission to the first token; < 0: none
   RequestTimings timings;
-  std::string_view outcome;    // "end_turn", "max_tokens", "cancelled", ...
+  std::string_view outcome;    // "end of turn", "max_tokens reached", "cancelled (client gone)", ...
 };
 
 std::string format_request_log(const RequestLogFields& f);
