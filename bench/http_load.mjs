@@ -54,6 +54,34 @@ function histQuantileShare(before, after, name, le) {
   return d(`${name}_bucket{le="${le}"}`) / d(`${name}_count`);
 }
 
+// Per thread of `pid`: name, CPU time and time spent runnable but waiting for a CPU (ns), from
+// /proc/PID/task/TID/schedstat (fields 1 and 2).
+function threadTimes(pid) {
+  const out = new Map();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+      const [run, wait] = fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ").map(Number);
+      out.set(tid, { name, run, wait });
+    } catch { /* the thread ended */ }
+  }
+  return out;
+}
+
+// Summed over the engine's threads (the engine thread and its compute workers) between two
+// threadTimes() readings: CPU time, and time they were runnable while something else held
+// their CPU (the I/O thread, the load driver, the kernel's threads).
+function engineThreads(before, after) {
+  let run = 0, wait = 0;
+  for (const [tid, a] of after) {
+    if (a.name !== "as-engine" && !a.name.startsWith("as-compute")) continue;
+    const b = before.get(tid) ?? { run: 0, wait: 0 };
+    run += a.run - b.run;
+    wait += a.wait - b.wait;
+  }
+  return { run_s: run / 1e9, wait_s: wait / 1e9 };
+}
+
 function rssKb(pid) {
   const s = fs.readFileSync(`/proc/${pid}/status`, "utf8");
   return Number(s.match(/VmRSS:\s+(\d+)/)[1]);
@@ -77,6 +105,7 @@ if (DRIVER_NICE !== 0) os.setPriority(0, DRIVER_NICE);
 // Warm up (first allocations, page faults).
 await Promise.all(Array.from({ length: Math.min(8, STREAMS) }, (_, i) => post(`${srv.url}/v1/chat/completions`, chatBody(i, 8))));
 const m0 = await metrics(srv.url);
+const threads0 = threadTimes(srv.proc.pid);
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 const ttfts = [];
@@ -93,12 +122,14 @@ await Promise.all(Array.from({ length: STREAMS }, async (_, i) => {
 }));
 const wall = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
+const threads1 = threadTimes(srv.proc.pid);
 const m1 = await metrics(srv.url);
 const d = (k) => (m1.get(k) ?? 0) - (m0.get(k) ?? 0);
 const ioCpu = d("agentserve_io_thread_cpu_seconds_total");
 const busy = d("agentserve_engine_busy_seconds_total");
 const steps = d("agentserve_engine_steps_total");
 const gen = d("agentserve_generated_tokens_total");
+const eng = engineThreads(threads0, threads1);
 const p50 = histQuantile(m0, m1, "agentserve_token_to_socket_seconds", 0.5);
 const p99 = histQuantile(m0, m1, "agentserve_token_to_socket_seconds", 0.99);
 ttfts.sort((a, b) => a - b);
@@ -142,6 +173,13 @@ const result = {
   io_us_per_token: +(1e6 * ioCpu / gen).toFixed(1),
   engine_us_per_token: +(1e6 * busy / gen).toFixed(1),
   server_overhead_pct: +(100 * ioCpu / busy).toFixed(2),
+  // The engine's threads runnable but waiting for a CPU, summed over them, against the engine's
+  // busy time: an upper bound of how much everything else on the machine (the I/O thread, the
+  // driver, the kernel) delayed decoding. The CPU share above counts every cycle of the I/O
+  // thread as taken from decoding; cycles it ran on a CPU the engine left idle (during sampling
+  // the compute workers wait for the engine thread) cost decoding nothing.
+  engine_threads_cpu_s: +eng.run_s.toFixed(3), engine_threads_wait_s: +eng.wait_s.toFixed(4),
+  engine_wait_pct: +(100 * eng.wait_s / busy).toFixed(2),
   token_to_socket_p50_le_s: p50.le, token_to_socket_p99_le_s: p99.le, latency_samples: p99.total,
   token_to_socket_within_1ms_pct: +(100 * histQuantileShare(m0, m1, "agentserve_token_to_socket_seconds", 0.001)).toFixed(2),
   ttft_ms_p50: +ttfts[Math.floor(ttfts.length / 2)].toFixed(1), ttft_ms_max: +ttfts.at(-1).toFixed(1),

@@ -7,9 +7,11 @@
 #include <boost/beast/http.hpp>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <deque>
 #include <mutex>
@@ -20,6 +22,7 @@
 #include "base/thread_name.h"
 #include "base/thread_priority.h"
 #include "server/api_errors.h"
+#include "server/io_task_queue.h"
 #include "server/metrics.h"
 #include "server/random_id.h"
 
@@ -43,8 +46,9 @@ std::string new_request_id() { return random_id("req_", 24, IdAlphabet::kHex); }
 // coroutine (I/O thread) writes what it holds. `wake_` is cancelled to signal new output.
 class BeastExchange : public HttpExchange, public std::enable_shared_from_this<BeastExchange> {
  public:
-  BeastExchange(asio::any_io_executor ex, HttpRequest request, Histogram* output_latency)
-      : executor_(ex), wake_(ex), request_(std::move(request)), output_latency_(output_latency) {}
+  BeastExchange(asio::any_io_executor ex, IoTaskQueue& tasks, HttpRequest request,
+                Histogram* output_latency)
+      : executor_(ex), tasks_(tasks), wake_(ex), request_(std::move(request)), output_latency_(output_latency) {}
 
   const HttpRequest& request() const override { return request_; }
 
@@ -117,6 +121,7 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
   }
 
   void post(std::function<void()> fn) override { asio::post(executor_, std::move(fn)); }
+  void post_task(std::shared_ptr<IoTask> task) override { tasks_.push(std::move(task)); }
 
   // I/O thread: the client closed its end.
   void mark_gone() {
@@ -244,24 +249,33 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
       if (mode_ != Mode::kStream || ended_ || !pending_.empty() || !raw_pending_.empty()) return false;
       origin = std::exchange(origin_, Clock::time_point{});
     }
+    // The chunk's size line, the data and its CRLF, gathered by the kernel (no copy of data).
     char size_line[24];
-    const int len = std::snprintf(size_line, sizeof(size_line), "%zx\r\n", data.size());
-    std::string framed;
-    framed.reserve(static_cast<size_t>(len) + data.size() + 2);
-    framed.append(size_line, static_cast<size_t>(len));
-    framed += data;
-    framed += "\r\n";
-    const ssize_t n = ::send(socket_->native_handle(), framed.data(), framed.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    char* end = std::to_chars(size_line, size_line + sizeof(size_line) - 2, data.size(), 16).ptr;
+    *end++ = '\r';
+    *end++ = '\n';
+    static constexpr char kCrlf[] = "\r\n";
+    iovec parts[3] = {{size_line, static_cast<size_t>(end - size_line)},
+                      {const_cast<char*>(data.data()), data.size()},
+                      {const_cast<char*>(kCrlf), 2}};
+    const size_t total = parts[0].iov_len + parts[1].iov_len + parts[2].iov_len;
+    msghdr msg{};
+    msg.msg_iov = parts;
+    msg.msg_iovlen = 3;
+    const ssize_t n = ::sendmsg(socket_->native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
     const size_t sent = n > 0 ? static_cast<size_t>(n) : 0;
     // The latency ends once the kernel holds the bytes (or the writer will send the rest).
+    const Clock::time_point now = Clock::now();
     if (origin != Clock::time_point{} && output_latency_ != nullptr)
-      output_latency_->observe(std::chrono::duration<double>(Clock::now() - origin).count());
-    if (sent > 0) last_write_ = Clock::now();
-    if (sent == framed.size()) return true;
+      output_latency_->observe(std::chrono::duration<double>(now - origin).count());
+    if (sent > 0) last_write_ = now;
+    if (sent == total) return true;
     // A full socket buffer (or an error the writer will meet): the writer sends the rest.
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      raw_pending_.assign(framed, sent, std::string::npos);
+      raw_pending_.clear();
+      for (const iovec& part : parts) raw_pending_.append(static_cast<const char*>(part.iov_base), part.iov_len);
+      raw_pending_.erase(0, sent);
     }
     signal();
     return true;
@@ -302,6 +316,7 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
   }
 
   asio::any_io_executor executor_;
+  IoTaskQueue& tasks_;  // the hand-over to executor_'s thread
   asio::steady_timer wake_;
   HttpRequest request_;
   Histogram* output_latency_;
@@ -347,6 +362,7 @@ struct HttpServer::Impl {
   const Router& router;
   // ios[0] also runs the acceptor and the signal handler.
   std::vector<std::unique_ptr<asio::io_context>> ios;
+  std::vector<std::unique_ptr<IoTaskQueue>> task_queues;  // one per io_context
   asio::io_context& io;
   tcp::acceptor acceptor{io};
   asio::signal_set signals{io, SIGINT, SIGTERM};
@@ -363,7 +379,9 @@ struct HttpServer::Impl {
   }
 
   Impl(ServerContext& c, const Router& r)
-      : ctx(c), router(r), ios(make_ios(c.options().io_threads)), io(*ios[0]) {}
+      : ctx(c), router(r), ios(make_ios(c.options().io_threads)), io(*ios[0]) {
+    for (auto& i : ios) task_queues.push_back(std::make_unique<IoTaskQueue>(*i));
+  }
 
   // Runs ios[i] on the calling thread until stopped.
   void run_io(size_t i) {
@@ -425,7 +443,7 @@ struct HttpServer::Impl {
     deadline.cancel();
   }
 
-  asio::awaitable<void> connection(tcp::socket socket) {
+  asio::awaitable<void> connection(tcp::socket socket, IoTaskQueue& tasks) {
     beast::flat_buffer buffer;
     beast::error_code ec;
     socket.set_option(tcp::no_delay(true), ec);
@@ -448,7 +466,7 @@ struct HttpServer::Impl {
       }
       req.request_id = new_request_id();
       if (ec == http::error::body_limit) {
-        auto ex = std::make_shared<BeastExchange>(socket.get_executor(), std::move(req), nullptr);
+        auto ex = std::make_shared<BeastExchange>(socket.get_executor(), tasks, std::move(req), nullptr);
         respond_error(*ex, api_family_of(ex->request()),
                       {413,
                        "request body is larger than the limit of " +
@@ -466,7 +484,7 @@ struct HttpServer::Impl {
       req.received_at = Clock::now();
       const bool keep_alive = msg.keep_alive();
 
-      auto ex = std::make_shared<BeastExchange>(socket.get_executor(), std::move(req),
+      auto ex = std::make_shared<BeastExchange>(socket.get_executor(), tasks, std::move(req),
                                                 &ctx.metrics().token_to_socket());
       const HttpRequest& r = ex->request();
       std::string rest;
@@ -499,14 +517,15 @@ struct HttpServer::Impl {
   asio::awaitable<void> accept_loop() {
     while (true) {
       beast::error_code ec;
-      asio::io_context& target = *ios[next_io++ % ios.size()];
+      const size_t index = next_io++ % ios.size();
+      asio::io_context& target = *ios[index];
       tcp::socket socket =
           co_await acceptor.async_accept(target, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (!acceptor.is_open()) co_return;
         continue;
       }
-      asio::co_spawn(target, connection(std::move(socket)), asio::detached);
+      asio::co_spawn(target, connection(std::move(socket), *task_queues[index]), asio::detached);
     }
   }
 };
