@@ -62,7 +62,11 @@ function threadTimes(pid) {
     try {
       const name = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
       const [run, wait] = fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ").map(Number);
-      out.set(tid, { name, run, wait });
+      const status = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8");
+      const switches = Number(status.match(/^voluntary_ctxt_switches:\s+(\d+)/m)[1]) +
+                       Number(status.match(/^nonvoluntary_ctxt_switches:\s+(\d+)/m)[1]);
+      // The I/O threads: the main thread runs the first loop, the others are named as-http-N.
+      out.set(tid, { name, run, wait, switches, io: tid === String(pid) || name.startsWith("as-http") });
     } catch { /* the thread ended */ }
   }
   return out;
@@ -80,6 +84,14 @@ function engineThreads(before, after) {
     wait += a.wait - b.wait;
   }
   return { run_s: run / 1e9, wait_s: wait / 1e9 };
+}
+
+// Context switches of the I/O threads between two threadTimes() readings (each one a sleep and
+// a wake-up, or a preemption): with one token per stream per step, at best one per engine step.
+function ioSwitches(before, after) {
+  let n = 0;
+  for (const [tid, a] of after) if (a.io) n += a.switches - (before.get(tid)?.switches ?? 0);
+  return n;
 }
 
 function rssKb(pid) {
@@ -180,6 +192,7 @@ const result = {
   // the compute workers wait for the engine thread) cost decoding nothing.
   engine_threads_cpu_s: +eng.run_s.toFixed(3), engine_threads_wait_s: +eng.wait_s.toFixed(4),
   engine_wait_pct: +(100 * eng.wait_s / busy).toFixed(2),
+  io_switches_per_token: +(ioSwitches(threads0, threads1) / gen).toFixed(3),
   token_to_socket_p50_le_s: p50.le, token_to_socket_p99_le_s: p99.le, latency_samples: p99.total,
   token_to_socket_within_1ms_pct: +(100 * histQuantileShare(m0, m1, "agentserve_token_to_socket_seconds", 0.001)).toFixed(2),
   ttft_ms_p50: +ttfts[Math.floor(ttfts.length / 2)].toFixed(1), ttft_ms_max: +ttfts.at(-1).toFixed(1),

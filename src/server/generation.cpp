@@ -27,7 +27,7 @@ std::string stop_kind_text(const GenerationResult& r) {
 }
 
 // One request's generation: owns the text pipeline; lives until the finish event is handled.
-class GenerationStream : public IoTask, public std::enable_shared_from_this<GenerationStream> {
+class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
  public:
   GenerationStream(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange,
                    const ServedModel& model, GenerationSpec spec,
@@ -64,11 +64,14 @@ class GenerationStream : public IoTask, public std::enable_shared_from_this<Gene
     prompt_tokens_ = static_cast<int32_t>(req.prompt.size());
     // The engine thread only schedules a drain on the I/O thread; one pending drain at a time.
     std::weak_ptr<GenerationStream> weak = weak_from_this();
-    HttpExchange* exchange = exchange_.get();  // the stream holds exchange_ while it lives
+    std::shared_ptr<HttpExchange> exchange = exchange_;
     events_->set_notify([weak, exchange] {
       auto self = weak.lock();
       if (!self || self->drain_scheduled_.exchange(true)) return;
-      exchange->post_task(std::move(self));
+      exchange->post([self] {
+        self->drain_scheduled_.store(false);
+        self->drain();
+      });
     });
     auto cancelled = cancelled_;
     exchange_->on_client_gone([cancelled] { cancelled->store(true); });
@@ -225,12 +228,6 @@ class GenerationStream : public IoTask, public std::enable_shared_from_this<Gene
                                        common_prefix_, *model_.tokenizer, spec_.prompt_map.get()));
     }
     sink_->on_finish(r);
-  }
-
-  // IoTask: the drain scheduled by the notify hook.
-  void run_on_io() override {
-    drain_scheduled_.store(false);
-    drain();
   }
 
   void drain() {

@@ -11,8 +11,6 @@
 #include <utility>
 #include <vector>
 
-#include "server/io_task.h"
-
 namespace agentserve::server {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
@@ -62,8 +60,6 @@ class HttpExchange {
 
   // Runs `fn` on the server's I/O thread (where stream state lives without locks).
   virtual void post(std::function<void()> fn) = 0;
-  // Runs task->run_on_io() on that thread; for hand-overs made per token (see IoTask).
-  virtual void post_task(std::shared_ptr<IoTask> task) = 0;
 };
 
 using Handler = std::function<void(std::shared_ptr<HttpExchange>)>;

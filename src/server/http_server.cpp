@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <deque>
@@ -22,7 +23,6 @@
 #include "base/thread_name.h"
 #include "base/thread_priority.h"
 #include "server/api_errors.h"
-#include "server/io_task_queue.h"
 #include "server/metrics.h"
 #include "server/random_id.h"
 
@@ -46,9 +46,9 @@ std::string new_request_id() { return random_id("req_", 24, IdAlphabet::kHex); }
 // coroutine (I/O thread) writes what it holds. `wake_` is cancelled to signal new output.
 class BeastExchange : public HttpExchange, public std::enable_shared_from_this<BeastExchange> {
  public:
-  BeastExchange(asio::any_io_executor ex, IoTaskQueue& tasks, HttpRequest request,
-                Histogram* output_latency)
-      : executor_(ex), tasks_(tasks), wake_(ex), request_(std::move(request)), output_latency_(output_latency) {}
+  // `metrics` null: nothing is measured (an answer written before the request was routed).
+  BeastExchange(asio::any_io_executor ex, HttpRequest request, Metrics* metrics)
+      : executor_(ex), wake_(ex), request_(std::move(request)), metrics_(metrics) {}
 
   const HttpRequest& request() const override { return request_; }
 
@@ -121,7 +121,6 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
   }
 
   void post(std::function<void()> fn) override { asio::post(executor_, std::move(fn)); }
-  void post_task(std::shared_ptr<IoTask> task) override { tasks_.push(std::move(task)); }
 
   // I/O thread: the client closed its end.
   void mark_gone() {
@@ -192,8 +191,8 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
         if (!chunk.empty()) {
           // Asio sends at once when the operation starts (its completion is only queued), so
           // the bytes are on the socket from here: that is where the latency ends.
-          if (origin != Clock::time_point{} && output_latency_ != nullptr)
-            output_latency_->observe(std::chrono::duration<double>(Clock::now() - origin).count());
+          if (origin != Clock::time_point{} && metrics_ != nullptr)
+            metrics_->token_to_socket().observe(std::chrono::duration<double>(Clock::now() - origin).count());
           co_await asio::async_write(socket, http::make_chunk(asio::buffer(chunk)),
                                      asio::redirect_error(asio::use_awaitable, ec));
           if (ec) co_return -1;
@@ -266,11 +265,13 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
     const size_t sent = n > 0 ? static_cast<size_t>(n) : 0;
     // The latency ends once the kernel holds the bytes (or the writer will send the rest).
     const Clock::time_point now = Clock::now();
-    if (origin != Clock::time_point{} && output_latency_ != nullptr)
-      output_latency_->observe(std::chrono::duration<double>(now - origin).count());
+    if (origin != Clock::time_point{} && metrics_ != nullptr)
+      metrics_->token_to_socket().observe(std::chrono::duration<double>(now - origin).count());
     if (sent > 0) last_write_ = now;
     if (sent == total) return true;
-    // A full socket buffer (or an error the writer will meet): the writer sends the rest.
+    // A full socket buffer (or an error the writer will meet): the writer sends the rest once
+    // the socket takes it, and later output queues behind it in pending_.
+    if ((n >= 0 || errno == EAGAIN || errno == EWOULDBLOCK) && metrics_ != nullptr) metrics_->count_stream_stall();
     {
       std::lock_guard<std::mutex> lock(mutex_);
       raw_pending_.clear();
@@ -316,10 +317,9 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
   }
 
   asio::any_io_executor executor_;
-  IoTaskQueue& tasks_;  // the hand-over to executor_'s thread
   asio::steady_timer wake_;
   HttpRequest request_;
-  Histogram* output_latency_;
+  Metrics* metrics_;
   std::mutex mutex_;
   Clock::time_point origin_{};  // engine time of the oldest output in pending_
   std::string raw_pending_;     // framed bytes to send as they are (a partial direct send)
@@ -362,7 +362,6 @@ struct HttpServer::Impl {
   const Router& router;
   // ios[0] also runs the acceptor and the signal handler.
   std::vector<std::unique_ptr<asio::io_context>> ios;
-  std::vector<std::unique_ptr<IoTaskQueue>> task_queues;  // one per io_context
   asio::io_context& io;
   tcp::acceptor acceptor{io};
   asio::signal_set signals{io, SIGINT, SIGTERM};
@@ -379,9 +378,7 @@ struct HttpServer::Impl {
   }
 
   Impl(ServerContext& c, const Router& r)
-      : ctx(c), router(r), ios(make_ios(c.options().io_threads)), io(*ios[0]) {
-    for (auto& i : ios) task_queues.push_back(std::make_unique<IoTaskQueue>(*i));
-  }
+      : ctx(c), router(r), ios(make_ios(c.options().io_threads)), io(*ios[0]) {}
 
   // Runs ios[i] on the calling thread until stopped.
   void run_io(size_t i) {
@@ -443,7 +440,7 @@ struct HttpServer::Impl {
     deadline.cancel();
   }
 
-  asio::awaitable<void> connection(tcp::socket socket, IoTaskQueue& tasks) {
+  asio::awaitable<void> connection(tcp::socket socket) {
     beast::flat_buffer buffer;
     beast::error_code ec;
     socket.set_option(tcp::no_delay(true), ec);
@@ -466,7 +463,7 @@ struct HttpServer::Impl {
       }
       req.request_id = new_request_id();
       if (ec == http::error::body_limit) {
-        auto ex = std::make_shared<BeastExchange>(socket.get_executor(), tasks, std::move(req), nullptr);
+        auto ex = std::make_shared<BeastExchange>(socket.get_executor(), std::move(req), nullptr);
         respond_error(*ex, api_family_of(ex->request()),
                       {413,
                        "request body is larger than the limit of " +
@@ -484,8 +481,8 @@ struct HttpServer::Impl {
       req.received_at = Clock::now();
       const bool keep_alive = msg.keep_alive();
 
-      auto ex = std::make_shared<BeastExchange>(socket.get_executor(), tasks, std::move(req),
-                                                &ctx.metrics().token_to_socket());
+      auto ex = std::make_shared<BeastExchange>(socket.get_executor(), std::move(req),
+                                                &ctx.metrics());
       const HttpRequest& r = ex->request();
       std::string rest;
       bool path_known = false;
@@ -517,15 +514,14 @@ struct HttpServer::Impl {
   asio::awaitable<void> accept_loop() {
     while (true) {
       beast::error_code ec;
-      const size_t index = next_io++ % ios.size();
-      asio::io_context& target = *ios[index];
+      asio::io_context& target = *ios[next_io++ % ios.size()];
       tcp::socket socket =
           co_await acceptor.async_accept(target, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (!acceptor.is_open()) co_return;
         continue;
       }
-      asio::co_spawn(target, connection(std::move(socket), *task_queues[index]), asio::detached);
+      asio::co_spawn(target, connection(std::move(socket)), asio::detached);
     }
   }
 };

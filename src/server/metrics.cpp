@@ -76,6 +76,9 @@ std::string Metrics::prometheus_text(const Gauges& g) const {
                          "Time between consecutive generated tokens of a request.");
   token_to_socket_.append_prometheus(&out, "agentserve_token_to_socket_seconds",
                                      "Time from the engine producing a token to its bytes on the socket.");
+  counter("agentserve_stream_stalls_total",
+          "Times a streamed response found its client's socket buffer full (a client reading slower than the server writes).",
+          stream_stalls_.load(std::memory_order_relaxed));
   queue_.append_prometheus(&out, "agentserve_queue_seconds",
                            "Time a finished request waited for a running slot or KV pages.");
   prefill_.append_prometheus(&out, "agentserve_prefill_seconds",

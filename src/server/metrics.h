@@ -45,6 +45,9 @@ class Metrics {
   Histogram& inter_token_latency() { return itl_; }
   // From the engine producing a token to its bytes written to the socket.
   Histogram& token_to_socket() { return token_to_socket_; }
+  // A stream's client stopped keeping up: its socket buffer was full, so output waits in the
+  // server until the client reads (other streams are not held up).
+  void count_stream_stall() { stream_stalls_.fetch_add(1, std::memory_order_relaxed); }
   // Per finished request, from the engine's timings: waiting for a slot or KV pages, and
   // computing the prompt (its uncached part, disk-tier reads included) up to the first token.
   Histogram& queue_time() { return queue_; }
@@ -76,6 +79,7 @@ class Metrics {
   std::map<std::pair<std::string, int>, uint64_t> requests_;
   std::atomic<int64_t> prompt_tokens_{0}, cached_tokens_{0}, generated_tokens_{0};
   std::atomic<int64_t> cache_clears_{0}, cache_cleared_pages_{0};
+  std::atomic<int64_t> stream_stalls_{0};
   Histogram ttft_, itl_, token_to_socket_, queue_, prefill_;
 };
 
