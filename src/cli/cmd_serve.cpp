@@ -28,6 +28,7 @@ struct ServeArgs {
   std::vector<std::string> aliases;  // NAME=MODEL
   int max_body_mb = 32;
   int ping_interval_ms = 5000;
+  int stream_buffer_mb = 64;
   std::string test_script;  // --test-script FILE (tests only)
   std::string tool_format;  // --tool-format NAME; "" or "auto": detect from the chat template
 };
@@ -82,6 +83,7 @@ int run_serve(ServeArgs a) {
 
   a.server.max_body_bytes = static_cast<size_t>(a.max_body_mb) << 20;
   a.server.ping_interval = std::chrono::milliseconds(a.ping_interval_ms);
+  a.server.max_unsent_bytes = static_cast<size_t>(a.stream_buffer_mb) << 20;
   server::Metrics metrics;
   server::ServerContext ctx(a.server, model, &metrics);
   server::Router router;
@@ -160,6 +162,11 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--ping-interval-ms", a->ping_interval_ms,
                   "While a stream is quiet (long prefill), send a keep-alive frame this often")
       ->check(CLI::Range(10, 600000))
+      ->capture_default_str();
+  cmd->add_option("--stream-buffer-mb", a->stream_buffer_mb,
+                  "Unsent output a streamed response may hold for a client that stopped reading; "
+                  "beyond it the request is cancelled and its connection closed")
+      ->check(CLI::Range(1, 65536))
       ->capture_default_str();
   cmd->add_flag("!--no-prompt-hygiene", a->server.prompt_hygiene,
                  "Send system prompts to the template exactly as received (default: Claude "

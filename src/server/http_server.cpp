@@ -47,8 +47,9 @@ std::string new_request_id() { return random_id("req_", 24, IdAlphabet::kHex); }
 class BeastExchange : public HttpExchange, public std::enable_shared_from_this<BeastExchange> {
  public:
   // `metrics` null: nothing is measured (an answer written before the request was routed).
-  BeastExchange(asio::any_io_executor ex, HttpRequest request, Metrics* metrics)
-      : executor_(ex), wake_(ex), request_(std::move(request)), metrics_(metrics) {}
+  // `max_unsent`: ServerOptions::max_unsent_bytes.
+  BeastExchange(asio::any_io_executor ex, HttpRequest request, Metrics* metrics, size_t max_unsent)
+      : executor_(ex), wake_(ex), request_(std::move(request)), metrics_(metrics), max_unsent_(max_unsent) {}
 
   const HttpRequest& request() const override { return request_; }
 
@@ -80,10 +81,19 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
   void write(std::string data) override {
     if (data.empty()) return;
     if (try_send_now(data)) return;
+    bool now_stuck = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (mode_ != Mode::kStream || ended_) return;
+      if (mode_ != Mode::kStream || ended_ || stuck_) return;
       pending_ += data;
+      if (pending_.size() + raw_pending_.size() > max_unsent_) {
+        stuck_ = now_stuck = true;
+        std::string().swap(pending_);  // the memory goes back now, not when the socket closes
+      }
+    }
+    if (now_stuck) {
+      post([self = shared_from_this()] { self->drop_stuck_client(); });
+      return;
     }
     signal();
   }
@@ -121,6 +131,21 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
   }
 
   void post(std::function<void()> fn) override { asio::post(executor_, std::move(fn)); }
+
+  // I/O thread: the client stopped reading and its unsent output passed the limit. Its
+  // generations are cancelled (as for a client that hung up) and the connection is closed: the
+  // writer's blocked send is aborted, and the connection ends.
+  void drop_stuck_client() {
+    if (gone_.load()) return;
+    AS_LOG_WARN("{} {}: the client stopped reading; over {} MiB of output unsent "
+                "(--stream-buffer-mb): generation cancelled, connection closed",
+                request_.request_id, request_.path, max_unsent_ >> 20);
+    mark_gone();
+    if (socket_ != nullptr) {
+      beast::error_code ec;
+      socket_->cancel(ec);
+    }
+  }
 
   // I/O thread: the client closed its end.
   void mark_gone() {
@@ -245,7 +270,7 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
     Clock::time_point origin;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (mode_ != Mode::kStream || ended_ || !pending_.empty() || !raw_pending_.empty()) return false;
+      if (mode_ != Mode::kStream || ended_ || stuck_ || !pending_.empty() || !raw_pending_.empty()) return false;
       origin = std::exchange(origin_, Clock::time_point{});
     }
     // The chunk's size line, the data and its CRLF, gathered by the kernel (no copy of data).
@@ -283,6 +308,7 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
   }
 
   void stop_watching(tcp::socket& socket) {
+    socket_ = nullptr;  // the connection may close the socket now; this exchange can live on
     watching_ = false;
     beast::error_code ec;
     socket.cancel(ec);
@@ -320,6 +346,7 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
   asio::steady_timer wake_;
   HttpRequest request_;
   Metrics* metrics_;
+  const size_t max_unsent_;
   std::mutex mutex_;
   Clock::time_point origin_{};  // engine time of the oldest output in pending_
   std::string raw_pending_;     // framed bytes to send as they are (a partial direct send)
@@ -333,6 +360,7 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
   std::string content_type_, body_, pending_, keepalive_frame_;
   Headers headers_;
   bool ended_ = false;
+  bool stuck_ = false;  // unsent output passed max_unsent_
   bool signalled_ = false;
   std::chrono::milliseconds keepalive_interval_{0};
   std::atomic<bool> gone_{false};
@@ -463,7 +491,8 @@ struct HttpServer::Impl {
       }
       req.request_id = new_request_id();
       if (ec == http::error::body_limit) {
-        auto ex = std::make_shared<BeastExchange>(socket.get_executor(), std::move(req), nullptr);
+        auto ex = std::make_shared<BeastExchange>(socket.get_executor(), std::move(req), nullptr,
+                                                  ctx.options().max_unsent_bytes);
         respond_error(*ex, api_family_of(ex->request()),
                       {413,
                        "request body is larger than the limit of " +
@@ -482,7 +511,7 @@ struct HttpServer::Impl {
       const bool keep_alive = msg.keep_alive();
 
       auto ex = std::make_shared<BeastExchange>(socket.get_executor(), std::move(req),
-                                                &ctx.metrics());
+                                                &ctx.metrics(), ctx.options().max_unsent_bytes);
       const HttpRequest& r = ex->request();
       std::string rest;
       bool path_known = false;

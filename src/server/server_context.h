@@ -28,6 +28,11 @@ struct ServerOptions {
   std::string api_key;                       // "" = no authentication
   size_t max_body_bytes = 32u << 20;         // Anthropic's limit; 413 beyond
   std::chrono::milliseconds ping_interval{5000};  // keep-alive frames during long prefills
+  // Output one streamed response may hold for a client that stopped reading (beyond what the
+  // kernel's socket buffers took). Past it the client is taken as stuck: its generation is
+  // cancelled and the connection closed, so a stalled client cannot grow the server without
+  // bound (n = 128 choices of a long generation would be ~1 GB of frames).
+  size_t max_unsent_bytes = 64u << 20;
   int worker_threads = 1;                    // render + tokenize off the I/O thread
   // Threads that parse requests, run handlers and write responses. With many streams, one
   // step's tokens arrive together; more threads write them to their sockets in parallel. 0:

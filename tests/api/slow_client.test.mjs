@@ -15,27 +15,32 @@ const WORDS = Array.from({ length: 1500 }, (_, i) => `w${i}`).join(" ");
 const N = 16;
 const MAX_TOKENS = 2000;
 
-let srv;
+const script = { rules: [{ when: ["LONG-MARKER"], output: WORDS }] };
+let srv, strict;
 before(async () => {
-  srv = await startServer({ model: "qwen3-tiny", args: ["--ctx", "20000"],
-                            testScript: { rules: [{ when: ["LONG-MARKER"], output: WORDS }] } });
+  srv = await startServer({ model: "qwen3-tiny", args: ["--ctx", "40000"], testScript: script });
+  // A server that holds at most 1 MiB of unsent output per stream.
+  strict = await startServer({ model: "qwen3-tiny", args: ["--ctx", "40000", "--stream-buffer-mb", "1"], testScript: script });
 });
 after(async () => {
   await srv?.stop();
+  await strict?.stop();
 });
 
-async function stalls() {
-  const text = await (await fetch(`${srv.url}/metrics`)).text();
-  return Number(text.match(/^agentserve_stream_stalls_total (\d+)$/m)[1]);
+async function metric(server, name) {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  return Number(text.match(new RegExp(`^${name} (\\d+)$`, "m"))[1]);
 }
+const stalls = () => metric(srv, "agentserve_stream_stalls_total");
 
 const body = () => JSON.stringify({ model: srv.modelId, stream: true, n: N, max_tokens: MAX_TOKENS, temperature: 0,
                                     messages: [{ role: "user", content: "Please say LONG-MARKER." }] });
 
-// Opens the stream; returns { res, done } where done resolves with the raw SSE text once read.
-function openStream() {
+// Opens the stream; returns { res, done } where done resolves with the raw SSE text once read
+// (and rejects if the connection breaks first).
+function openStream(server = srv) {
   return new Promise((resolve, reject) => {
-    const u = new URL(`${srv.url}/v1/chat/completions`);
+    const u = new URL(`${server.url}/v1/chat/completions`);
     const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: "POST",
                                headers: { "content-type": "application/json" } }, (res) => {
       let text = "";
@@ -44,6 +49,7 @@ function openStream() {
         res.on("data", (d) => { text += d; });
         res.on("end", () => ok(text));
         res.on("error", fail);
+        res.on("aborted", () => fail(new Error("aborted")));
       });
       resolve({ res, done });
     });
@@ -95,4 +101,35 @@ test("a client that stops reading stalls only its own stream, and gets every byt
     // Every choice said the same tokens: a frame lost or repeated in one would set it apart.
     assert.equal(c.text, stalled[0].text);
   }
+});
+
+test("a client that stays stuck past --stream-buffer-mb is cut off: generation cancelled, KV freed, server fine", async () => {
+  const { res, done } = await openStream(strict);
+  res.pause();
+  const deadline = Date.now() + 120000;
+  while (!/the client stopped reading; over 1 MiB of output unsent/.test(strict.log())) {
+    assert.ok(Date.now() < deadline, "the stuck client was never cut off");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  // Cancelled at the next step: no sequence runs, and no KV page is held but by the prefix
+  // cache (pages in use minus cached pages).
+  let running = -1, held = -1;
+  for (let i = 0; i < 100 && (running !== 0 || held !== 0); ++i) {
+    await new Promise((r) => setTimeout(r, 50));
+    running = await metric(strict, "agentserve_running_sequences");
+    held = await metric(strict, "agentserve_kv_pages_used") - await metric(strict, "agentserve_kv_pages_cached");
+  }
+  assert.equal(running, 0);
+  assert.equal(held, 0);
+  // The client, reading again, finds its stream cut short (no [DONE]).
+  res.resume();
+  const outcome = await done.then((text) => text, (e) => e);
+  if (typeof outcome === "string") assert.ok(!outcome.includes("data: [DONE]"), "the stream was cut, not finished");
+  else assert.match(String(outcome.message ?? outcome), /aborted|terminated|ECONNRESET|socket hang up/);
+  // Other clients are served as before.
+  const r = await fetch(`${strict.url}/v1/chat/completions`, {
+    method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ max_tokens: 4, messages: [{ role: "user", content: "hello" }] }),
+  });
+  assert.equal(r.status, 200);
 });
