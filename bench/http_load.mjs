@@ -3,6 +3,9 @@
 //   - throughput (generated tokens/s over HTTP) and per-stream TTFT;
 //   - the server's own overhead: CPU time of its HTTP I/O thread against the engine's compute
 //     time over the same run (both from /metrics), total and per streamed token;
+//   - what decoding lost to everything else on the machine: the engine threads' run-queue wait
+//     (runnable, CPU taken) against the engine's busy time, and the I/O threads' context
+//     switches per token (from /proc/PID/task/*/schedstat and status);
 //   - token-to-socket latency (engine produced a token → its bytes written), p50/p99 from the
 //     server's histogram;
 //   - memory per idle open stream (server RSS with M streams waiting in the queue).
