@@ -287,6 +287,7 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
     msg.msg_iov = parts;
     msg.msg_iovlen = 3;
     const ssize_t n = ::sendmsg(socket_->native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    const bool buffer_full = n >= 0 || errno == EAGAIN || errno == EWOULDBLOCK;
     const size_t sent = n > 0 ? static_cast<size_t>(n) : 0;
     // The latency ends once the kernel holds the bytes (or the writer will send the rest).
     const Clock::time_point now = Clock::now();
@@ -296,7 +297,7 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
     if (sent == total) return true;
     // A full socket buffer (or an error the writer will meet): the writer sends the rest once
     // the socket takes it, and later output queues behind it in pending_.
-    if ((n >= 0 || errno == EAGAIN || errno == EWOULDBLOCK) && metrics_ != nullptr) metrics_->count_stream_stall();
+    if (buffer_full && metrics_ != nullptr) metrics_->count_stream_stall();
     {
       std::lock_guard<std::mutex> lock(mutex_);
       raw_pending_.clear();
