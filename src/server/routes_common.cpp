@@ -2,7 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <charconv>
 #include <ctime>
+#include <optional>
 
 #include "server/api_errors.h"
 #include "server/cache_routes.h"
@@ -39,6 +42,48 @@ ordered_json anthropic_model(const ServedModel& m, const std::string& id) {
 void respond_json(HttpExchange& ex, int status, const ordered_json& j) {
   ex.respond(status, "application/json",
              j.dump(-1, ' ', false, ordered_json::error_handler_t::replace));
+}
+
+// Anthropic's model list is paged: `limit` (1–1000, default 20) models after `after_id`, or the
+// last `limit` before `before_id`; has_more tells whether the list goes on in that direction.
+// nullopt with `error` set for a bad limit or an id that is not in `all`.
+std::optional<ordered_json> anthropic_models_page(const ordered_json& all, const HttpRequest& rq, ApiError* error) {
+  int64_t limit = 20;
+  const std::string_view limit_text = rq.query_param("limit");
+  if (!limit_text.empty()) {
+    const char* text_end = limit_text.data() + limit_text.size();
+    const auto [end, err] = std::from_chars(limit_text.data(), text_end, limit);
+    if (err != std::errc() || end != text_end || limit < 1 || limit > 1000) {
+      *error = {400, "limit must be an integer from 1 to 1000, got \"" + std::string(limit_text) + "\"", "", "limit"};
+      return std::nullopt;
+    }
+  }
+  // Index of the model named by query parameter `name`: -1 when absent, -2 when unknown.
+  auto index_of = [&](const char* name) -> int64_t {
+    const std::string_view id = rq.query_param(name);
+    if (id.empty()) return -1;
+    for (size_t i = 0; i < all.size(); ++i)
+      if (all[i]["id"].get<std::string>() == id) return static_cast<int64_t>(i);
+    *error = {400, std::string(name) + " \"" + std::string(id) + "\" is not a model served here", "", name};
+    return -2;
+  };
+  const int64_t after = index_of("after_id"), before = index_of("before_id");
+  if (after == -2 || before == -2) return std::nullopt;
+  int64_t begin = after >= 0 ? after + 1 : 0;
+  int64_t end = std::max(begin, before >= 0 ? before : static_cast<int64_t>(all.size()));
+  const bool has_more = end - begin > limit;
+  if (has_more) {
+    if (before >= 0 && after < 0) {
+      begin = end - limit;
+    } else {
+      end = begin + limit;
+    }
+  }
+  ordered_json data = ordered_json::array();
+  for (int64_t i = begin; i < end; ++i) data.push_back(all[static_cast<size_t>(i)]);
+  const ordered_json first = data.empty() ? ordered_json(nullptr) : data.front()["id"];
+  const ordered_json last = data.empty() ? ordered_json(nullptr) : data.back()["id"];
+  return ordered_json{{"data", std::move(data)}, {"first_id", first}, {"has_more", has_more}, {"last_id", last}};
 }
 
 }  // namespace
@@ -89,8 +134,13 @@ void register_common_routes(Router& router, ServerContext& ctx) {
     const bool anthropic = api_family_of(ex->request()) == ApiFamily::kAnthropic;
     for (const std::string& id : names()) data.push_back(anthropic ? anthropic_model(m, id) : openai_model(m, id));
     if (anthropic) {
-      respond_json(*ex, 200, {{"data", data}, {"first_id", data.front()["id"]}, {"has_more", false},
-                              {"last_id", data.back()["id"]}});
+      ApiError error;
+      auto page = anthropic_models_page(data, ex->request(), &error);
+      if (!page) {
+        respond_error(*ex, ApiFamily::kAnthropic, error);
+        return;
+      }
+      respond_json(*ex, 200, *page);
     } else {
       respond_json(*ex, 200, {{"object", "list"}, {"data", data}});
     }

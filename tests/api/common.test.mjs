@@ -5,6 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
+import Anthropic from "@anthropic-ai/sdk";
 import { startServer } from "./lib/server.mjs";
 
 let srv, authed;
@@ -66,6 +67,38 @@ test("GET /v1/models in OpenAI shape, and in Anthropic shape with anthropic-vers
   const body = await missingA.json();
   assert.equal(body.type, "error");
   assert.equal(body.error.type, "not_found_error");
+});
+
+test("Anthropic's model list pages: limit, after_id, before_id, and the SDK's auto-pagination", async () => {
+  const page = async (query) => {
+    const r = await fetch(`${srv.url}/v1/models?${query}`, { headers: { "anthropic-version": "2023-06-01" } });
+    return { status: r.status, body: await r.json() };
+  };
+  const first = await page("limit=1");
+  assert.deepEqual(first.body.data.map((m) => m.id), ["api-qwen3-tiny"]);
+  assert.equal(first.body.has_more, true);
+  assert.equal(first.body.first_id, "api-qwen3-tiny");
+  assert.equal(first.body.last_id, "api-qwen3-tiny");
+  const second = await page("limit=1&after_id=api-qwen3-tiny");
+  assert.deepEqual(second.body.data.map((m) => m.id), ["my-coder"]);
+  assert.equal(second.body.has_more, false);
+  const backwards = await page("limit=1&before_id=my-coder");
+  assert.deepEqual(backwards.body.data.map((m) => m.id), ["api-qwen3-tiny"]);
+  assert.equal(backwards.body.has_more, false);
+  const past = await page("after_id=my-coder");
+  assert.deepEqual(past.body, { data: [], first_id: null, has_more: false, last_id: null });
+  for (const bad of ["limit=0", "limit=1001", "limit=two", "after_id=gpt-9"]) {
+    const r = await page(bad);
+    assert.equal(r.status, 400, bad);
+    assert.equal(r.body.error.type, "invalid_request_error");
+    assert.match(r.body.error.message, /limit must be an integer from 1 to 1000|after_id "gpt-9" is not a model served here/);
+  }
+  // The SDK follows has_more / last_id page by page.
+  const client = new Anthropic({ baseURL: srv.url, apiKey: "dummy", maxRetries: 0 });
+  const ids = [];
+  for await (const m of client.models.list({ limit: 1 })) ids.push(m.id);
+  assert.deepEqual(ids, ["api-qwen3-tiny", "my-coder"]);
+  assert.equal((await client.models.retrieve("my-coder")).id, "my-coder");
 });
 
 test("unknown paths get 404 and wrong methods 405, in the API's error shape", async () => {
