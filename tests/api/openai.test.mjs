@@ -101,6 +101,17 @@ test("chat: non-streaming response shape through the SDK", async () => {
   assert.equal(r.usage.completion_tokens_details.reasoning_tokens, 0);
 });
 
+test("chat: a developer message is the system message (same prompt, same greedy text), not dropped", async () => {
+  const ask = async (messages) => client.chat.completions.create({ model: srv.modelId, messages, max_tokens: 8, temperature: 0 });
+  const rules = "Answer in one short sentence.";
+  const asDeveloper = await ask([{ role: "developer", content: rules }, ...hello]);
+  const asSystem = await ask([{ role: "system", content: rules }, ...hello]);
+  const without = await ask(hello);
+  assert.equal(asDeveloper.usage.prompt_tokens, asSystem.usage.prompt_tokens);
+  assert.equal(asDeveloper.choices[0].message.content, asSystem.choices[0].message.content);
+  assert.ok(asDeveloper.usage.prompt_tokens > without.usage.prompt_tokens, "the developer text reached the prompt");
+});
+
 test("chat: the model field echoes the client's name; absent model means the served one", async () => {
   const r = JSON.parse((await post(chatUrl(), { messages: hello, max_tokens: 1 })).text);
   assert.equal(r.model, srv.modelId);
