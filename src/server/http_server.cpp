@@ -6,6 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -370,6 +371,12 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
   bool watching_ = false;           // I/O thread only
 };
 
+// The soft limit on open file descriptors (connections are descriptors).
+uint64_t open_file_limit() {
+  rlimit r{};
+  return getrlimit(RLIMIT_NOFILE, &r) == 0 ? static_cast<uint64_t>(r.rlim_cur) : 0;
+}
+
 bool authorized(const HttpRequest& req, const std::string& key) {
   if (key.empty()) return true;
   if (req.header("x-api-key") == key) return true;
@@ -542,6 +549,8 @@ struct HttpServer::Impl {
   }
 
   asio::awaitable<void> accept_loop() {
+    asio::steady_timer backoff(io);
+    bool out_of_descriptors = false;
     while (true) {
       beast::error_code ec;
       asio::io_context& target = *ios[next_io++ % ios.size()];
@@ -549,7 +558,23 @@ struct HttpServer::Impl {
           co_await acceptor.async_accept(target, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (!acceptor.is_open()) co_return;
+        // Out of file descriptors, the pending connection stays queued and every accept fails
+        // at once: retrying straight away spun a core at 100 % while clients held them all.
+        // Wait, say so once, and accept again when connections have closed.
+        const bool no_fds = ec == asio::error::no_descriptors || ec.value() == ENFILE;
+        if (no_fds && !out_of_descriptors) {
+          AS_LOG_WARN("cannot accept connections: out of file descriptors ({}; the limit is {} per process, "
+                      "raise it with ulimit -n); retrying as connections close",
+                      ec.message(), open_file_limit());
+        }
+        out_of_descriptors = out_of_descriptors || no_fds;
+        backoff.expires_after(std::chrono::milliseconds(no_fds ? 100 : 10));
+        co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         continue;
+      }
+      if (out_of_descriptors) {
+        AS_LOG_INFO("accepting connections again");
+        out_of_descriptors = false;
       }
       asio::co_spawn(target, connection(std::move(socket)), asio::detached);
     }
@@ -562,6 +587,18 @@ HttpServer::HttpServer(ServerContext& ctx, const Router& router)
 HttpServer::~HttpServer() = default;
 
 Status HttpServer::listen() {
+  // Every connection is a descriptor, and Debian's default soft limit (1,024) is below what
+  // many idle streams need; the hard limit is ours to take.
+  rlimit r{};
+  if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    const rlim_t want = std::min<rlim_t>(r.rlim_max, rlim_t{1} << 20);
+    if (want > r.rlim_cur) {
+      const rlim_t before = r.rlim_cur;
+      r.rlim_cur = want;
+      if (setrlimit(RLIMIT_NOFILE, &r) == 0)
+        AS_LOG_DEBUG("open file limit raised from {} to {}", static_cast<uint64_t>(before), static_cast<uint64_t>(want));
+    }
+  }
   beast::error_code ec;
   const auto address = asio::ip::make_address(impl_->ctx.options().host, ec);
   if (ec)
