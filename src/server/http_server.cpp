@@ -484,7 +484,17 @@ struct HttpServer::Impl {
       http::request_parser<http::string_body> parser;
       parser.body_limit(ctx.options().max_body_bytes);
       parser.header_limit(64 * 1024);
-      co_await http::async_read(socket, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      co_await http::async_read_header(socket, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      if (!ec && !parser.is_done()) {
+        // A client that asks before sending its body (curl does above 1 MB, older versions above
+        // 1 KB) would otherwise wait a second for the interim answer. A body over the limit
+        // was refused above from Content-Length alone, and is never asked for.
+        if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+          http::response<http::empty_body> go_on{http::status::continue_, 11};
+          co_await http::async_write(socket, go_on, asio::redirect_error(asio::use_awaitable, ec));
+        }
+        if (!ec) co_await http::async_read(socket, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      }
       HttpRequest req;
       const auto& msg = parser.get();
       req.method = std::string(msg.method_string());

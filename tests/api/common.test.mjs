@@ -159,6 +159,43 @@ test("garbage and half requests on the socket never take the server down", async
   assert.equal((await fetch(`${srv.url}/health`)).status, 200);
 });
 
+// Raw HTTP/1.1 on a socket: sends `head`, collects what the server writes; `onData(text, s)`
+// may write more (the body). Resolves with everything received when the server closes or after
+// `ms`.
+function rawExchange(head, onData = () => {}, ms = 3000) {
+  return new Promise((resolve, reject) => {
+    let got = "";
+    const s = net.connect(new URL(srv.url).port, "127.0.0.1", () => s.write(head));
+    const timer = setTimeout(() => { s.destroy(); resolve(got); }, ms);
+    s.on("data", (d) => { got += d.toString("latin1"); onData(got, s); });
+    s.on("error", reject);
+    s.on("close", () => { clearTimeout(timer); resolve(got); });
+  });
+}
+
+test("Expect: 100-continue is answered before the body is sent; a body over the limit is refused unsent", async () => {
+  const body = JSON.stringify({ max_tokens: 2, messages: [{ role: "user", content: "hello" }] });
+  const t0 = Date.now();
+  let sent = false;
+  const got = await rawExchange(
+    `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+    `Content-Length: ${body.length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`,
+    (text, s) => {
+      if (!sent && text.startsWith("HTTP/1.1 100 Continue\r\n\r\n")) { sent = true; s.write(body); }
+    });
+  assert.ok(sent, `no 100 Continue before the body: ${got.slice(0, 80)}`);
+  assert.match(got.slice("HTTP/1.1 100 Continue\r\n\r\n".length), /^HTTP\/1\.1 200 OK\r\n/);
+  assert.match(got, /"object":"chat.completion"/);
+  assert.ok(Date.now() - t0 < 900, "answered without the client's one-second wait");
+  // Over the 1 MiB limit of this server: 413 from the headers alone, the body never asked for.
+  const refused = await rawExchange(
+    `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+    `Content-Length: 5000000\r\nExpect: 100-continue\r\n\r\n`);
+  assert.doesNotMatch(refused, /100 Continue/);
+  assert.match(refused, /^HTTP\/1\.1 413 /);
+  assert.match(refused, /larger than the limit of 1048576 bytes/);
+});
+
 test("200 connections at once are all answered", async () => {
   const rs = await Promise.all(Array.from({ length: 200 }, () => fetch(`${srv.url}/v1/models`).then((r) => r.status)));
   assert.deepEqual(new Set(rs), new Set([200]));
