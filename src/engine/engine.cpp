@@ -350,6 +350,12 @@ bool Engine::step() {
     }
   }
   for (size_t i = 0; i < done.size(); ++i) finish(done[i].first, done[i].second, done_stop_tokens[i]);
+  // The same for the step's last token, before the next forward pass takes this CPU: with one
+  // stream (an agent session), every token is the step's last, and its consumer, once queued
+  // here, waited for the tick with the tokens of the next steps piling up behind it. Measured
+  // (cpu-2c, tiny model, one stream, 300 tokens): token to socket p90 1.9 ms, p99 3.7 ms
+  // without this yield; 64 µs and 0.7–0.9 ms with it.
+  if (previous_channel != nullptr && previous_channel->consumer_lagging()) sched_yield();
   if (options_.check_integrity) {
     const std::string problem = scheduler_.check_integrity();
     AS_CHECK_MSG(problem.empty(), problem);

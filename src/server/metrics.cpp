@@ -75,7 +75,7 @@ std::string Metrics::prometheus_text(const Gauges& g) const {
   itl_.append_prometheus(&out, "agentserve_inter_token_latency_seconds",
                          "Time between consecutive generated tokens of a request.");
   token_to_socket_.append_prometheus(&out, "agentserve_token_to_socket_seconds",
-                                     "Time from the engine producing a token to its bytes on the socket.");
+                                     "Time from the engine producing a token to its bytes on the socket (for text held back by design, for a possible stop string or tag, from the token that released it).");
   counter("agentserve_stream_stalls_total",
           "Times a streamed response found its client's socket buffer full (a client reading slower than the server writes).",
           stream_stalls_.load(std::memory_order_relaxed));

@@ -43,7 +43,9 @@ class Metrics {
   int64_t cache_clears() const { return cache_clears_.load(std::memory_order_relaxed); }
   Histogram& time_to_first_token() { return ttft_; }
   Histogram& inter_token_latency() { return itl_; }
-  // From the engine producing a token to its bytes written to the socket.
+  // From the engine producing a token to its bytes written to the socket; text the pipeline
+  // holds back by design (a possible stop string, reasoning or tool-call tag) counts from the
+  // token that released it.
   Histogram& token_to_socket() { return token_to_socket_; }
   // A stream's client stopped keeping up: its socket buffer was full, so output waits in the
   // server until the client reads (other streams are not held up).
