@@ -189,8 +189,12 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
         res.set("request-id", request_.request_id);
         for (const auto& [k, v] : headers_) res.set(k, v);
         res.keep_alive(keep_alive);
-        res.body() = request_.method == "HEAD" ? std::string() : std::move(body_);
-        res.prepare_payload();
+        if (request_.method == "HEAD") {
+          res.content_length(body_.size());  // what GET would send; no body follows
+        } else {
+          res.body() = std::move(body_);
+          res.prepare_payload();
+        }
         co_await http::async_write(socket, res, asio::redirect_error(asio::use_awaitable, ec));
         co_return ec ? -1 : status_;
       }

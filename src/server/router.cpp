@@ -27,6 +27,14 @@ const Handler* Router::find(std::string_view method, std::string_view path, std:
       return &handler;
     }
   }
+  // HEAD is GET without the body (RFC 9110 §9.3.2; the server drops the body): health checks
+  // such as `wget --spider` and `curl -I` send it.
+  if (method == "HEAD") {
+    bool known_for_get = false;
+    const Handler* get = find("GET", path, rest, &known_for_get);
+    *path_known = *path_known || known_for_get;
+    return get;
+  }
   return nullptr;
 }
 

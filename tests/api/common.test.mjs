@@ -46,6 +46,23 @@ test("GET /health and HEAD /", async () => {
   assert.ok(head.headers.get("request-id")?.startsWith("req_"));
 });
 
+test("HEAD is GET without the body on every GET route (health checks: wget --spider, curl -I)", async () => {
+  for (const path of ["/health", "/v1/models", "/metrics"]) {
+    const head = await fetch(`${srv.url}${path}`, { method: "HEAD" });
+    assert.equal(head.status, 200, path);
+    assert.equal(await head.text(), "", path);
+    if (path !== "/metrics") {  // metrics move between the two requests
+      const body = await (await fetch(`${srv.url}${path}`)).text();
+      assert.equal(Number(head.headers.get("content-length")), Buffer.byteLength(body), path);
+    }
+  }
+  assert.equal((await fetch(`${srv.url}/v1/chat/completions`, { method: "HEAD" })).status, 405);
+  assert.equal((await fetch(`${srv.url}/v1/nothing`, { method: "HEAD" })).status, 404);
+  // The API key guards HEAD as it guards GET; /health stays open.
+  assert.equal((await fetch(`${authed.url}/health`, { method: "HEAD" })).status, 200);
+  assert.equal((await fetch(`${authed.url}/v1/models`, { method: "HEAD" })).status, 401);
+});
+
 test("GET /v1/models in OpenAI shape, and in Anthropic shape with anthropic-version", async () => {
   const o = await (await fetch(`${srv.url}/v1/models`)).json();
   assert.equal(o.object, "list");
