@@ -375,6 +375,16 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
   bool watching_ = false;           // I/O thread only
 };
 
+// "//v1//messages" → "/v1/messages": a base URL set with a trailing slash ("http://host:8080/")
+// makes some clients join it into doubled slashes; they name the same endpoint.
+std::string collapse_slashes(std::string path) {
+  std::string out;
+  out.reserve(path.size());
+  for (char c : path)
+    if (c != '/' || out.empty() || out.back() != '/') out += c;
+  return out;
+}
+
 // The soft limit on open file descriptors (connections are descriptors).
 uint64_t open_file_limit() {
   rlimit r{};
@@ -504,7 +514,7 @@ struct HttpServer::Impl {
       req.method = std::string(msg.method_string());
       const std::string target(msg.target());
       const size_t q = target.find('?');
-      req.path = target.substr(0, q);
+      req.path = collapse_slashes(target.substr(0, q));
       req.query = q == std::string::npos ? "" : target.substr(q + 1);
       for (const auto& field : msg) {
         std::string name(field.name_string());

@@ -46,6 +46,18 @@ test("GET /health and HEAD /", async () => {
   assert.ok(head.headers.get("request-id")?.startsWith("req_"));
 });
 
+// The SDKs normalise a trailing slash in their base URL; hand-written clients often join
+// `${base}/chat/completions` onto "http://host:8080/v1/".
+test("doubled slashes (a base URL set with a trailing slash) name the same endpoint", async () => {
+  const r = await fetch(`${srv.url}//v1//chat/completions`, {
+    method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ max_tokens: 2, messages: [{ role: "user", content: "hi" }] }),
+  });
+  assert.equal(r.status, 200);
+  assert.equal((await r.json()).object, "chat.completion");
+  assert.equal((await fetch(`${srv.url}/v1//models`)).status, 200);
+});
+
 test("HEAD is GET without the body on every GET route (health checks: wget --spider, curl -I)", async () => {
   for (const path of ["/health", "/v1/models", "/metrics"]) {
     const head = await fetch(`${srv.url}${path}`, { method: "HEAD" });
