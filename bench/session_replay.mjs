@@ -321,8 +321,8 @@ async function replay(name, { sessions, cacheOff = false, titles = false, restar
     ? await startServer(BIN, MODEL, [...baseArgs, "--no-prefix-cache",
       ...(supportsDiskTier ? ["--kv-cache-dir", cacheDir] : [])])  // never written without a cache
     : null;
-  const directDir = fs.mkdtempSync(path.join(os.tmpdir(), `replay-kv-${name}-direct-`));
-  const direct = DIRECT && !cacheOff
+  const directDir = DIRECT && !cacheOff ? fs.mkdtempSync(path.join(os.tmpdir(), `replay-kv-${name}-direct-`)) : null;
+  const direct = directDir
     ? await startServer(BIN, MODEL, [...baseArgs, ...(supportsDiskTier ? ["--kv-cache-dir", directDir] : [])])
     : null;
   const ss = Array.from({ length: sessions }, (_, i) => new Session(i));
@@ -359,7 +359,7 @@ async function replay(name, { sessions, cacheOff = false, titles = false, restar
   saveLog(shadow, name, "shadow");
   if (direct) await stopServer(direct, "SIGTERM");
   saveLog(direct, name, "direct");
-  fs.rmSync(directDir, { recursive: true, force: true });
+  if (directDir) fs.rmSync(directDir, { recursive: true, force: true });
   process.stderr.write("\n");
   fs.rmSync(cacheDir, { recursive: true, force: true });
   return { name, log, restarts, metrics_end: Object.fromEntries([...m].filter(([k]) => k.includes("prefix_cache") || k.includes("_kv_"))) };

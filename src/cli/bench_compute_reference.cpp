@@ -4,7 +4,6 @@
 #include <chrono>
 #include <random>
 
-#include "backend/cpu/kernels/instruction_peak.h"
 #include "base/cpu_features.h"
 #include "base/thread_pool.h"
 #include "tensor/dtype.h"
@@ -51,39 +50,43 @@ double GemmReference::best_of(int runs) {
   return best;
 }
 
-double instruction_peak_gflops(ThreadPool& pool, cpu::MatmulPrecision precision, const char** name) {
+InstructionPeak::InstructionPeak(ThreadPool& pool, cpu::MatmulPrecision precision) : pool_(pool) {
   const CpuTier tier = active_cpu_tier();
-  cpu::PeakInstruction instruction;
+  applies_ = true;
   if (precision != cpu::MatmulPrecision::kF32 && tier >= CpuTier::kAmx) {
-    instruction = cpu::PeakInstruction::kAmxBf16;
+    instruction_ = cpu::PeakInstruction::kAmxBf16;
   } else if (precision != cpu::MatmulPrecision::kF32 && tier >= CpuTier::kAvx512Bf16) {
-    instruction = cpu::PeakInstruction::kDpbf16;
+    instruction_ = cpu::PeakInstruction::kDpbf16;
   } else if (tier >= CpuTier::kAvx512) {
-    instruction = cpu::PeakInstruction::kFmaZmm;
+    instruction_ = cpu::PeakInstruction::kFmaZmm;
   } else if (tier >= CpuTier::kAvx2) {
-    instruction = cpu::PeakInstruction::kFmaYmm;
+    instruction_ = cpu::PeakInstruction::kFmaYmm;
   } else {
-    *name = "";
-    return 0;
+    applies_ = false;
+    return;
   }
-  *name = cpu::peak_instruction_name(instruction);
-  // ~20 ms per burst on one thread, then the best of three bursts on all threads.
-  int64_t iterations = 1 << 10;
+  name_ = cpu::peak_instruction_name(instruction_);
+  // ~20 ms per burst on one thread.
+  iterations_ = 1 << 10;
   while (true) {
     const auto start = Clock::now();
-    cpu::run_peak_loop(instruction, iterations);
+    cpu::run_peak_loop(instruction_, iterations_);
     const double s = std::chrono::duration<double>(Clock::now() - start).count();
     if (s > 0.005) {
-      iterations = std::max<int64_t>(1, static_cast<int64_t>(iterations * 0.02 / s));
+      iterations_ = std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(iterations_) * 0.02 / s));
       break;
     }
-    iterations *= 2;
+    iterations_ *= 2;
   }
+}
+
+double InstructionPeak::best_of_three() {
+  if (!applies_) return 0;
   double best = 0;
-  std::vector<double> flops(static_cast<size_t>(pool.num_threads()));
+  std::vector<double> flops(static_cast<size_t>(pool_.num_threads()));
   for (int r = 0; r < 3; ++r) {
     const auto start = Clock::now();
-    pool.run([&](int t, int) { flops[static_cast<size_t>(t)] = cpu::run_peak_loop(instruction, iterations); });
+    pool_.run([&](int t, int) { flops[static_cast<size_t>(t)] = cpu::run_peak_loop(instruction_, iterations_); });
     const double s = std::chrono::duration<double>(Clock::now() - start).count();
     double total = 0;
     for (double f : flops) total += f;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "backend/cpu/kernels/instruction_peak.h"
 #include "backend/cpu/kernels/matmul.h"
 
 namespace agentserve {
@@ -34,8 +35,22 @@ class GemmReference {
 };
 
 // The instruction ceiling the prefill's matmuls run on (AMX tdpbf16ps, vdpbf16ps or f32 FMA,
-// whichever the active tier and precision use), all threads, in GFLOP/s; a short burst.
-// Returns 0 and sets *name to "" where none applies.
-double instruction_peak_gflops(ThreadPool& pool, cpu::MatmulPrecision precision, const char** name);
+// whichever the active tier and precision use), all threads. The burst length (~20 ms) is
+// calibrated once, here.
+class InstructionPeak {
+ public:
+  InstructionPeak(ThreadPool& pool, cpu::MatmulPrecision precision);
+  // The best of three bursts on all threads, in GFLOP/s; 0 where no instruction applies.
+  double best_of_three();
+  // The instruction's name; "" where none applies.
+  const char* name() const { return name_; }
+
+ private:
+  ThreadPool& pool_;
+  bool applies_ = false;
+  cpu::PeakInstruction instruction_{};
+  const char* name_ = "";
+  int64_t iterations_ = 0;
+};
 
 }  // namespace agentserve::cli

@@ -131,14 +131,16 @@ int run_bench(const BenchArgs& a) {
   cpu::ReadBandwidthProbe probe(pool);
   // The compute ceilings likewise, before every run and after the last: each run's prompt
   // rate is compared with the mean of the ceilings measured on both sides of it.
-  GemmReference gemm(pool, prefill_precision(ro));
-  const char* peak_name = "";
+  const cpu::MatmulPrecision precision = prefill_precision(ro);
+  GemmReference gemm(pool, precision);
+  InstructionPeak peak(pool, precision);
+  const char* peak_name = peak.name();
   std::vector<double> probes, gemms, peaks;
   std::vector<Timing> runs;
   auto measure_references = [&] {
     probes.push_back(probe.best_of(kProbePasses));
     gemms.push_back(gemm.best_of(kGemmRuns));
-    peaks.push_back(instruction_peak_gflops(pool, prefill_precision(ro), &peak_name));
+    peaks.push_back(peak.best_of_three());
   };
   for (int r = 0; r < a.repeats; ++r) {
     std::fprintf(stderr, "run %d/%d: bandwidth and compute references, then %d + %d tokens...\n",
@@ -209,7 +211,7 @@ int run_bench(const BenchArgs& a) {
   }
   std::printf("  compute      GEMM (%s, best of 2048^3 and 512x3072x1024) %.0f GFLOP/s best, %.0f lowest; %s peak %.0f GFLOP/s "
               "best, %.0f lowest (before every run and after the last)\n",
-              matmul_precision_name(prefill_precision(ro)),
+              matmul_precision_name(precision),
               *std::max_element(gemms.begin(), gemms.end()), *std::min_element(gemms.begin(), gemms.end()),
               peak_name, *std::max_element(peaks.begin(), peaks.end()),
               *std::min_element(peaks.begin(), peaks.end()));

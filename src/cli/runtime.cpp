@@ -17,6 +17,11 @@
 
 namespace agentserve::cli {
 
+namespace {
+// "25" for 0.25: the help texts quote the defaults' shares from their constants.
+std::string percent(double share) { return std::to_string(static_cast<int>(share * 100 + 0.5)); }
+}  // namespace
+
 void add_runtime_options(CLI::App* cmd, RuntimeOptions* o) {
   cmd->add_option("--model", o->model,
                   "Hugging Face model directory (default: a small Qwen3-shaped test model, made "
@@ -25,7 +30,7 @@ void add_runtime_options(CLI::App* cmd, RuntimeOptions* o) {
   cmd->add_option("--ctx", o->ctx,
                   "Context in tokens: the longest request, and the KV cache's capacity shared by "
                   "all requests (default: the model's maximum, as far as its KV cache fits " +
-                      std::to_string(static_cast<int>(kDefaultKvRamShare * 100 + 0.5)) +
+                      percent(kDefaultKvRamShare) +
                       "% of the RAM the weights leave)");
   cmd->add_option("--kv-dtype", o->kv_dtype, "KV cache element type")
       ->check(CLI::IsMember({"bf16", "f32"}))
@@ -41,10 +46,10 @@ void add_runtime_options(CLI::App* cmd, RuntimeOptions* o) {
                 "Recompute every prompt instead of reusing the KV of cached prefixes");
   cmd->add_option("--kv-cache-ram", o->kv_cache_ram_gib,
                   "GiB of host RAM for KV pages evicted from the pool (default: " +
-                      std::to_string(static_cast<int>(kDefaultRamTierShare * 100 + 0.5)) +
+                      percent(kDefaultRamTierShare) +
                       "% of RAM, at most 32, less where the weights and the KV pool would take "
                       "the total past " +
-                      std::to_string(static_cast<int>(kDefaultMemoryShare * 100 + 0.5)) +
+                      percent(kDefaultMemoryShare) +
                       "% of RAM; 0: off)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--kv-cache-dir", o->kv_cache_dir,
