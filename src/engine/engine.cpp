@@ -38,9 +38,11 @@ RequestTimings timings_of(const Sequence& seq) {
 // up, and that one is already awake, so without a yield it waits for the scheduler tick (4 ms
 // at HZ=250) while the engine samples the rest of the batch or runs the next forward pass.
 // Measured on cpu-2c: tokens waited up to 3.7 ms for the HTTP thread at 64 streams (Qwen3-0.6B
-// shape) before the yield between a step's tokens; with one stream (tiny model, 300 tokens)
-// token-to-socket p90 1.9 ms, p99 3.7 ms before the yield after a step's last token, 64 µs and
-// 0.7–0.9 ms with it. With the consumer on another CPU this is one atomic load.
+// shape) before the yield between a step's tokens. With one stream (tiny model, 300 tokens,
+// three alternating pairs) the yield after a step's last token took token-to-socket p90 from
+// 0.6–0.8 ms to 0.04–0.78 ms; p99 stayed 2–3 ms in two of the three (the HTTP thread, preempted
+// inside its send by the client it woke, then waits behind the compute threads). With the
+// consumer on another CPU this is one atomic load.
 void yield_to_lagging_consumer(const EventChannel* channel) {
   if (channel != nullptr && channel->consumer_lagging()) sched_yield();
 }
