@@ -4,8 +4,8 @@
 //   - the server's own overhead: CPU time of its HTTP I/O thread against the engine's compute
 //     time over the same run (both from /metrics), total and per streamed token;
 //   - what decoding lost to everything else on the machine: the engine threads' run-queue wait
-//     (runnable, CPU taken) against the engine's busy time, and the I/O threads' context
-//     switches per token (from /proc/PID/task/*/schedstat and status);
+//     (runnable, CPU taken) against the engine's busy time, and the I/O threads' sleeps,
+//     preemptions and run-queue wait per token (from /proc/PID/task/*/schedstat and status);
 //   - token-to-socket latency (engine produced a token → its bytes written), p50/p99 from the
 //     server's histogram;
 //   - memory per idle open stream (server RSS with M streams waiting in the queue).
@@ -66,10 +66,10 @@ function threadTimes(pid) {
       const name = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
       const [run, wait] = fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ").map(Number);
       const status = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8");
-      const switches = Number(status.match(/^voluntary_ctxt_switches:\s+(\d+)/m)[1]) +
-                       Number(status.match(/^nonvoluntary_ctxt_switches:\s+(\d+)/m)[1]);
+      const voluntary = Number(status.match(/^voluntary_ctxt_switches:\s+(\d+)/m)[1]);
+      const preempted = Number(status.match(/^nonvoluntary_ctxt_switches:\s+(\d+)/m)[1]);
       // The I/O threads: the main thread runs the first loop, the others are named as-http-N.
-      out.set(tid, { name, run, wait, switches, io: tid === String(pid) || name.startsWith("as-http") });
+      out.set(tid, { name, run, wait, voluntary, preempted, io: tid === String(pid) || name.startsWith("as-http") });
     } catch { /* the thread ended */ }
   }
   return out;
@@ -89,11 +89,17 @@ function engineThreads(before, after) {
   return { run_s: run / 1e9, wait_s: wait / 1e9 };
 }
 
-// Context switches of the I/O threads between two threadTimes() readings (each one a sleep and
-// a wake-up, or a preemption): with one token per stream per step, at best one per engine step.
+// The I/O threads between two threadTimes() readings: sleeps (voluntary switches, each followed
+// by a wake-up), preemptions, and time runnable while waiting for a CPU.
 function ioSwitches(before, after) {
-  let n = 0;
-  for (const [tid, a] of after) if (a.io) n += a.switches - (before.get(tid)?.switches ?? 0);
+  const n = { voluntary: 0, preempted: 0, wait_ns: 0 };
+  for (const [tid, a] of after) {
+    if (!a.io) continue;
+    const b = before.get(tid) ?? { voluntary: 0, preempted: 0, wait: 0 };
+    n.voluntary += a.voluntary - b.voluntary;
+    n.preempted += a.preempted - b.preempted;
+    n.wait_ns += a.wait - b.wait;
+  }
   return n;
 }
 
@@ -102,8 +108,10 @@ function rssKb(pid) {
   return Number(s.match(/VmRSS:\s+(\d+)/)[1]);
 }
 
+// ignore_eos: every stream decodes exactly maxTokens, as bench_batch_decode's do (its in-process
+// reference for the same batch).
 const chatBody = (i, maxTokens) => ({
-  stream: true, stream_options: { include_usage: true }, max_tokens: maxTokens,
+  stream: true, stream_options: { include_usage: true }, max_tokens: maxTokens, ignore_eos: true,
   temperature: Number(args.temperature ?? 1), seed: i, messages: [{ role: "user", content: `Request ${i}: write a long story about the sea.` }],
 });
 
@@ -145,6 +153,7 @@ const busy = d("agentserve_engine_busy_seconds_total");
 const steps = d("agentserve_engine_steps_total");
 const gen = d("agentserve_generated_tokens_total");
 const eng = engineThreads(threads0, threads1);
+const ioSw = ioSwitches(threads0, threads1);
 const p50 = histQuantile(m0, m1, "agentserve_token_to_socket_seconds", 0.5);
 const p99 = histQuantile(m0, m1, "agentserve_token_to_socket_seconds", 0.99);
 ttfts.sort((a, b) => a - b);
@@ -195,7 +204,11 @@ const result = {
   // the compute workers wait for the engine thread) cost decoding nothing.
   engine_threads_cpu_s: +eng.run_s.toFixed(3), engine_threads_wait_s: +eng.wait_s.toFixed(4),
   engine_wait_pct: +(100 * eng.wait_s / busy).toFixed(2),
-  io_switches_per_token: +(ioSwitches(threads0, threads1) / gen).toFixed(3),
+  // Voluntary: the I/O threads went to sleep (one wake-up each); preempted: they were runnable
+  // and lost the CPU; and how long they waited runnable, per token (a token's latency tail).
+  io_sleeps_per_token: +(ioSw.voluntary / gen).toFixed(3),
+  io_preemptions_per_token: +(ioSw.preempted / gen).toFixed(3),
+  io_runqueue_wait_us_per_token: +(ioSw.wait_ns / 1e3 / gen).toFixed(2),
   token_to_socket_p50_le_s: p50.le, token_to_socket_p99_le_s: p99.le, latency_samples: p99.total,
   token_to_socket_within_1ms_pct: +(100 * histQuantileShare(m0, m1, "agentserve_token_to_socket_seconds", 0.001)).toFixed(2),
   ttft_ms_p50: +ttfts[Math.floor(ttfts.length / 2)].toFixed(1), ttft_ms_max: +ttfts.at(-1).toFixed(1),
