@@ -235,6 +235,12 @@ void Engine::finish(Sequence* seq, FinishReason reason, int32_t stop_token, std:
   ++stats_.requests_finished;
 }
 
+bool Engine::scripted_failure_due(const Sequence& seq) {
+  const GenerationRequest& r = seq.request;
+  return !r.forced_failure.empty() &&
+         seq.num_generated >= (r.forced_tokens ? static_cast<int32_t>(r.forced_tokens->size()) : 0);
+}
+
 SampleResult Engine::choose_token(Sequence* seq, std::span<const float> logits) {
   // num_generated survives preemption (its tokens are kept and recomputed), so it indexes the
   // forced list however often the sequence was re-admitted.
@@ -315,8 +321,13 @@ bool Engine::step() {
   const int32_t vocab = backend_->vocab_size();
   size_t logit_row = 0;
   EventChannel* previous_channel = nullptr;
-  std::vector<std::pair<Sequence*, FinishReason>> done;
-  std::vector<int32_t> done_stop_tokens;
+  struct Done {
+    Sequence* seq;
+    FinishReason reason;
+    int32_t stop_token = -1;
+    std::string error;
+  };
+  std::vector<Done> done;
   for (size_t i = 0; i < step_.sequences.size(); ++i) {
     Sequence* seq = step_.sequences[i];
     const BatchSequence& bs = step_.batch.sequences[i];
@@ -332,6 +343,10 @@ bool Engine::step() {
     std::span<const float> row(logits_.data() + logit_row * static_cast<size_t>(vocab),
                                static_cast<size_t>(vocab));
     ++logit_row;
+    if (scripted_failure_due(*seq)) {
+      done.push_back({seq, FinishReason::kError, -1, seq->request.forced_failure});
+      continue;
+    }
     const SampleResult sample = choose_token(seq, row);
     if (seq->num_generated == 0) seq->first_token_at = std::chrono::steady_clock::now();
     seq->tokens.push_back(sample.token);
@@ -342,8 +357,7 @@ bool Engine::step() {
                          std::find(stop.stop_token_ids.begin(), stop.stop_token_ids.end(),
                                    sample.token) != stop.stop_token_ids.end();
     if (is_stop) {
-      done.push_back({seq, FinishReason::kStop});
-      done_stop_tokens.push_back(sample.token);
+      done.push_back({seq, FinishReason::kStop, sample.token, {}});
       continue;
     }
     EngineEvent e;
@@ -354,15 +368,14 @@ bool Engine::step() {
     previous_channel = seq->request.events.get();
     if (seq->num_generated >= stop.max_new_tokens ||
         static_cast<int32_t>(seq->tokens.size()) >= max_context_) {
-      done.push_back({seq, FinishReason::kLength});
-      done_stop_tokens.push_back(-1);
+      done.push_back({seq, FinishReason::kLength, -1, {}});
     }
   }
   // The step's last token, before the next forward pass takes this CPU (with one stream, an
   // agent session, every token is a step's last). Before finish(): a finished sequence's
   // channel may be gone once finish() has handed over its last event.
   yield_to_lagging_consumer(previous_channel);
-  for (size_t i = 0; i < done.size(); ++i) finish(done[i].first, done[i].second, done_stop_tokens[i]);
+  for (Done& d : done) finish(d.seq, d.reason, d.stop_token, std::move(d.error));
   if (options_.check_integrity) {
     const std::string problem = scheduler_.check_integrity();
     AS_CHECK_MSG(problem.empty(), problem);

@@ -102,6 +102,10 @@ struct GenerationRequest {
   // (KV, prefix cache and batching stay real), stop tokens in the list end generation as usual,
   // max_new_tokens still applies, and sampling resumes after the list. nullptr: none.
   std::shared_ptr<const std::vector<int32_t>> forced_tokens;
+  // Test-only, with forced_tokens: once the list is used up, the next position fails the
+  // request as a backend failure would (FinishReason::kError with this message), so the APIs'
+  // mid-stream error paths run end to end. Empty: no failure.
+  std::string forced_failure;
   std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
   std::shared_ptr<EventChannel> events = std::make_shared<EventChannel>();
   // Set by Engine::submit: the start of RequestTimings::queued_ms.

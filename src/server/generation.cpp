@@ -58,7 +58,7 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
     req.stop.max_new_tokens = spec_.max_tokens;
     req.stop.stop_token_ids = model_.stop_token_ids;
     req.stop.ignore_stop_tokens = spec_.ignore_eos;
-    if (model_.test_script) req.forced_tokens = model_.test_script->output_for(req.prompt);
+    if (model_.test_script) model_.test_script->apply(&req);
     events_ = req.events;
     cancelled_ = req.cancelled;
     prompt_tokens_ = static_cast<int32_t>(req.prompt.size());

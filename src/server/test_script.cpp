@@ -30,7 +30,8 @@ Result<std::unique_ptr<TestScript>> TestScript::parse(std::string_view text,
   } catch (const json::parse_error& e) {
     return fail(std::string("not valid JSON: ") + e.what());
   }
-  const char* expected = R"(expected {"rules": [{"when": ["substring", ...], "output": "text", "end": true}, ...]})";
+  const char* expected =
+      R"(expected {"rules": [{"when": ["substring", ...], "output": "text", "end": true, "fail": "message"}, ...]})";
   if (!j.is_object() || !j.contains("rules")) return fail(std::string("no \"rules\"; ") + expected);
   for (const auto& [key, value] : j.items())
     if (key != "rules") return fail("unknown key \"" + key + "\"; " + expected);
@@ -44,8 +45,8 @@ Result<std::unique_ptr<TestScript>> TestScript::parse(std::string_view text,
     if (!r.is_object()) return fail(at + " must be an object");
     // Unknown keys are refused: a misspelt "output" or "end" would silently change the script.
     for (const auto& [key, value] : r.items())
-      if (key != "when" && key != "output" && key != "end")
-        return fail(at + ": unknown key \"" + key + "\" (known: when, output, end)");
+      if (key != "when" && key != "output" && key != "end" && key != "fail")
+        return fail(at + ": unknown key \"" + key + "\" (known: when, output, end, fail)");
     Rule rule;
     auto when = r.find("when");
     if (when == r.end() || !when->is_array())
@@ -56,10 +57,17 @@ Result<std::unique_ptr<TestScript>> TestScript::parse(std::string_view text,
     }
     auto output = r.find("output");
     if (output == r.end() || !output->is_string()) return fail(at + ".output must be a string");
-    bool end = true;
+    if (auto f = r.find("fail"); f != r.end()) {
+      if (!f->is_string() || f->get<std::string>().empty())
+        return fail(at + ".fail must be a non-empty message");
+      rule.failure = f->get<std::string>();
+    }
+    // A failing rule's turn ends in its failure, not in a stop token.
+    bool end = rule.failure.empty();
     if (auto e = r.find("end"); e != r.end()) {
       if (!e->is_boolean()) return fail(at + ".end must be true or false");
       end = e->get<bool>();
+      if (end && !rule.failure.empty()) return fail(at + ": \"end\": true and \"fail\" exclude each other");
     }
     std::vector<int32_t> tokens =
         tokenizer.encode(output->get<std::string>(), SpecialTokenMode::kRecognize);
@@ -68,7 +76,8 @@ Result<std::unique_ptr<TestScript>> TestScript::parse(std::string_view text,
         return fail(at + ".end is true but the model has no stop token to end the turn with");
       tokens.push_back(stop_token_ids.front());
     }
-    if (tokens.empty()) return fail(at + " outputs nothing (empty output and \"end\": false)");
+    if (tokens.empty() && rule.failure.empty())
+      return fail(at + " outputs nothing (empty output and \"end\": false)");
     rule.tokens = std::make_shared<const std::vector<int32_t>>(std::move(tokens));
     script->rules_.push_back(std::move(rule));
   }
@@ -88,13 +97,14 @@ int TestScript::match(std::string_view prompt_text) const {
   return -1;
 }
 
-std::shared_ptr<const std::vector<int32_t>> TestScript::output_for(
-    std::span<const int32_t> prompt) const {
-  const int i = match(tokenizer_.decode(prompt));
-  if (i < 0) return nullptr;
-  const auto& tokens = rules_[static_cast<size_t>(i)].tokens;
-  AS_LOG_INFO("scripted output: rule {} ({} tokens)", i, tokens->size());
-  return tokens;
+void TestScript::apply(GenerationRequest* request) const {
+  const int i = match(tokenizer_.decode(request->prompt));
+  if (i < 0) return;
+  const Rule& rule = rules_[static_cast<size_t>(i)];
+  AS_LOG_INFO("scripted output: rule {} ({} tokens{})", i, rule.tokens->size(),
+              rule.failure.empty() ? "" : ", then a failure");
+  request->forced_tokens = rule.tokens;
+  request->forced_failure = rule.failure;
 }
 
 }  // namespace agentserve::server

@@ -7,6 +7,8 @@
 //
 // File format (JSON):
 //   {"rules": [{"when": ["substring", ...], "output": "text", "end": true}, ...]}
+// or, in place of "end", "fail": "message": after the output the request fails as if the
+// backend had failed (the APIs' mid-stream and non-streamed error answers).
 // The first rule (in file order) all of whose `when` strings occur in the prompt text (the
 // prompt ids decoded, special tokens as their text) applies; an empty `when` matches every
 // prompt. `output` is encoded with special tokens recognised ("<tool_call>" becomes its
@@ -22,6 +24,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "engine/request.h"
 #include "text/tokenizer/tokenizer.h"
 
 namespace agentserve::server {
@@ -40,9 +43,10 @@ class TestScript {
 
   // The index of the first rule that matches a prompt's text; -1 when none does.
   int match(std::string_view prompt_text) const;
-  // The forced output for a prompt (decoded here, which costs a pass over the prompt: test
-  // use only), logging the rule that fired; nullptr when no rule matches.
-  std::shared_ptr<const std::vector<int32_t>> output_for(std::span<const int32_t> prompt) const;
+  // Sets the request's forced output (and failure) from the rule its prompt matches, logging
+  // the rule (the prompt is decoded here, which costs a pass over it: test use only); leaves
+  // the request as it is when no rule matches.
+  void apply(GenerationRequest* request) const;
 
   size_t num_rules() const { return rules_.size(); }
 
@@ -50,6 +54,7 @@ class TestScript {
   struct Rule {
     std::vector<std::string> when;
     std::shared_ptr<const std::vector<int32_t>> tokens;  // output, then the stop token if `end`
+    std::string failure;                                 // "fail": the request fails after it
   };
   explicit TestScript(const Tokenizer& tokenizer) : tokenizer_(tokenizer) {}
 

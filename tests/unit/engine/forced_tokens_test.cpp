@@ -182,5 +182,35 @@ TEST_F(ForcedTokens, OutOfVocabularyIdIsAnError) {
   EXPECT_NE(out.finish.error.find("forced token id"), std::string::npos) << out.finish.error;
 }
 
+// GenerationRequest::forced_failure: the forced tokens come out, then the request ends as a
+// failed forward pass ends one (kError with the message, usage counting what was generated),
+// its KV pages go back, and a request beside it is not disturbed.
+TEST_F(ForcedTokens, ScriptedFailureAfterTheList) {
+  GenerationRequest failing = request(prompt_, 9, forced_);
+  failing.forced_failure = "injected";
+  GenerationRequest beside = request(prompt_, 6, {});
+  auto failing_events = failing.events;
+  auto beside_events = beside.events;
+  engine_->submit(std::move(failing));
+  engine_->submit(std::move(beside));
+  engine_->run_until_idle();
+  const Out out = drain(*failing_events);
+  EXPECT_EQ(out.tokens, forced_);
+  EXPECT_EQ(out.finish.reason, FinishReason::kError);
+  EXPECT_EQ(out.finish.error, "injected");
+  EXPECT_EQ(out.finish.usage.completion_tokens, 5);
+  const Out other = drain(*beside_events);
+  EXPECT_EQ(other.finish.reason, FinishReason::kLength);
+  EXPECT_EQ(other.tokens.size(), 6u);
+
+  // With no forced tokens it fails at the first position.
+  GenerationRequest at_once = request(prompt_, 9, {});
+  at_once.forced_failure = "at once";
+  const Out none = run(std::move(at_once));
+  EXPECT_TRUE(none.tokens.empty());
+  EXPECT_EQ(none.finish.reason, FinishReason::kError);
+  EXPECT_EQ(none.finish.error, "at once");
+}
+
 }  // namespace
 }  // namespace agentserve
