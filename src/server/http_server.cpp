@@ -550,6 +550,10 @@ struct HttpServer::Impl {
       const Handler* handler = router.find(r.method, r.path, &rest, &path_known);
       const bool open = r.path == "/health" || (r.method == "HEAD" && r.path == "/");
       if (!open && !authorized(r, ctx.options().api_key)) {
+        // Logged: clients retry a 401 (Claude Code up to 10 times, for minutes) and look stuck.
+        AS_LOG_WARN("{} {} {}: refused, {} (the server runs with --api-key)", r.request_id, r.method, r.path,
+                    r.header("authorization").empty() && r.header("x-api-key").empty() ? "no API key sent"
+                                                                                       : "wrong API key");
         respond_error(*ex, api_family_of(r),
                       {401, "invalid or missing API key (send x-api-key or Authorization: Bearer)",
                        "invalid_api_key", ""});

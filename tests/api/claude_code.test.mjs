@@ -11,15 +11,18 @@ import assert from "node:assert/strict";
 import { startServer } from "./lib/server.mjs";
 import { ensureClaudeBinary, endsTurnsModel, runClaude as runClaudeAt } from "./lib/claude.mjs";
 
-let srv;
+let srv, keyed;
 before(async () => {
   ensureClaudeBinary();
   // No --ctx: the default context must take Claude Code's ~12k-token first request as it is
   // (a fixed default of 8,192 refused it with "prompt is too long").
-  srv = await startServer({ modelDir: endsTurnsModel() });
+  [srv, keyed] = await Promise.all([
+    startServer({ modelDir: endsTurnsModel() }),
+    startServer({ modelDir: endsTurnsModel(), args: ["--api-key", "sekret-token"] }),
+  ]);
 });
 after(async () => {
-  await srv?.stop();
+  await Promise.all([srv?.stop(), keyed?.stop()]);
 });
 
 function runClaude(args) {
@@ -50,4 +53,26 @@ test("claude -p --output-format stream-json: no API retries", () => {
   assert.equal(result.type, "result");
   assert.equal(result.is_error, false);
   console.log(`claude -p (stream-json) took ${r.seconds} s`);
+});
+
+// The setup docs/api.md recommends: ANTHROPIC_AUTH_TOKEN (sent as Authorization: Bearer) against
+// a server started with --api-key. A wrong token gets Anthropic's 401 authentication_error,
+// which Claude Code reads as "authentication_failed" (it then retries with backoff, up to 10
+// times, as it does against Anthropic's own API: its behaviour, not the server's).
+test("claude -p with ANTHROPIC_AUTH_TOKEN against --api-key", () => {
+  const auth = (token, extra) => runClaudeAt(keyed.url, "say hi", ["--max-turns", "1", ...extra],
+                                             { env: { ANTHROPIC_API_KEY: undefined, ANTHROPIC_AUTH_TOKEN: token }, timeout: 60000 });
+  const ok = auth("sekret-token", ["--output-format", "json"]);
+  assert.equal(ok.status, 0, `exit ${ok.status} after ${ok.seconds} s\n${ok.stdout}\n${ok.stderr}\n${keyed.log().slice(-2000)}`);
+  const result = JSON.parse(ok.stdout);
+  assert.equal(result.is_error, false, ok.stdout);
+  assert.ok(result.usage.input_tokens > 1000);
+  const bad = runClaudeAt(keyed.url, "say hi", ["--max-turns", "1", "--output-format", "stream-json", "--verbose"],
+                          { env: { ANTHROPIC_API_KEY: undefined, ANTHROPIC_AUTH_TOKEN: "wrong-token" }, timeout: 5000 });
+  const retry = bad.stdout.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l))
+    .find((l) => l.type === "system" && l.subtype === "api_retry");
+  assert.ok(retry, `Claude Code saw the refusal: ${bad.stdout.slice(-2000)}`);
+  assert.equal(retry.error_status, 401);
+  assert.equal(retry.error, "authentication_failed");
+  console.log(`claude -p with ANTHROPIC_AUTH_TOKEN took ${ok.seconds} s`);
 });

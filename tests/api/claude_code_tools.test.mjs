@@ -33,9 +33,11 @@ after(async () => {
   if (cwd) fs.rmSync(cwd, { recursive: true, force: true });
 });
 
-test("claude -p --allowedTools Read: the call runs and its result comes back for a second turn", () => {
+test("claude -p --allowedTools Read: the call runs and its result comes back for a second turn", async () => {
   const r = runClaude(srv.url, PROMPT, ["--allowedTools", "Read", "--max-turns", "4", "--output-format", "stream-json", "--verbose"],
                       { cwd, timeout: 120000 });
+  // spawnSync held the event loop: let the server's log lines written meanwhile arrive.
+  await new Promise((resolve) => setTimeout(resolve, 300));
   const diag = `exit ${r.status} after ${r.seconds} s\n${r.stdout}\n${r.stderr}\n${srv.log().slice(-3000)}`;
   assert.equal(r.status, 0, diag);
   const lines = r.stdout.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
@@ -55,5 +57,17 @@ test("claude -p --allowedTools Read: the call runs and its result comes back for
   assert.equal(result.is_error, false, diag);
   assert.equal(result.result, "The first line says: ZEBRA-42 is the first line.");
   assert.ok(!lines.some((l) => l.type === "system" && l.subtype === "api_retry"), "no API retries");
+  // The second request (the tool result) extends the first: the prefix cache must serve all of
+  // the first request's prompt (pitfall 6 of the conformance list: re-check turn-2 cache hits
+  // after every Claude Code upgrade — an attribution hash or a rewritten earlier turn would
+  // show here as a miss). Read from the server's request log (message_start goes out before
+  // the cache lookup, so the stream's usage cannot say): the longest prompt is turn 2's.
+  const logged = [...srv.log().matchAll(/\/v1\/messages: prompt (\d+) tokens \((\d+) cached/g)]
+    .map((m) => ({ prompt: Number(m[1]), cached: Number(m[2]) }))
+    .sort((a, b) => b.prompt - a.prompt);
+  const firstPrompt = uses.length && lines.find((l) => l.type === "assistant").message.usage.input_tokens;
+  assert.ok(logged.length >= 2 && logged[0].prompt > firstPrompt, `${JSON.stringify(logged)} ${firstPrompt}`);
+  assert.ok(logged[0].cached >= firstPrompt - 16,
+            `turn 2 read ${logged[0].cached} cached tokens of turn 1's ${firstPrompt}: ${JSON.stringify(logged)}`);
   console.log(`claude -p with a Read call took ${r.seconds} s, ${result.num_turns} turns`);
 });

@@ -58,8 +58,9 @@ export function endsTurnsModel() {
 }
 
 // Runs `claude -p PROMPT ARGS...` headless against the server at `url` with a private HOME, in
-// `cwd` (a fresh temp directory unless given). Returns spawnSync's result plus `seconds`.
-export function runClaude(url, prompt, args, { cwd = null, timeout = 90000 } = {}) {
+// `cwd` (a fresh temp directory unless given). `env` adds to (or, with undefined values, removes
+// from) its environment. Returns spawnSync's result plus `seconds`.
+export function runClaude(url, prompt, args, { cwd = null, timeout = 90000, env = {} } = {}) {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "cc-home-"));
   const ownCwd = cwd === null;
   const dir = cwd ?? fs.mkdtempSync(path.join(os.tmpdir(), "cc-cwd-"));
@@ -77,6 +78,7 @@ export function runClaude(url, prompt, args, { cwd = null, timeout = 90000 } = {
       DISABLE_TELEMETRY: "1",
       DISABLE_ERROR_REPORTING: "1",
       DISABLE_AUTOUPDATER: "1",
+      ...env,
     },
   });
   const seconds = (Date.now() - started) / 1000;
