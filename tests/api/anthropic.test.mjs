@@ -124,6 +124,11 @@ test("stream wire format: event lines, order, indices, usage", async () => {
   assert.equal(delta.usage.input_tokens + delta.usage.cache_read_input_tokens, start.usage.input_tokens);
   const text = frames.filter((f) => f.event === "content_block_delta").map((f) => f.data.delta.text).join("");
   assert.ok(text.length > 0);
+  // One message_start and one message_stop; a text block opens empty, as Anthropic's do.
+  assert.equal(frames.filter((f) => f.event === "message_start").length, 1);
+  assert.equal(frames.filter((f) => f.event === "message_stop").length, 1);
+  assert.deepEqual(frames.find((f) => f.event === "content_block_start").data,
+                   { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } });
 });
 
 test("?beta=true is accepted (Claude Code's path)", async () => {

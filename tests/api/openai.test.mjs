@@ -316,6 +316,10 @@ test("chat: seeded sampling is reproducible, and differs from greedy", async () 
   assert.equal(a.choices[0].message.content, b.choices[0].message.content);
   const g = await client.chat.completions.create({ ...req, temperature: 0 });
   assert.notEqual(a.choices[0].message.content, g.choices[0].message.content);
+  // top_p and top_k reach the sampler: keeping only the most likely token is greedy decoding
+  // (with the same seed that gave a different text above).
+  assert.equal((await client.chat.completions.create({ ...req, top_p: 1e-6 })).choices[0].message.content, g.choices[0].message.content);
+  assert.equal((await client.chat.completions.create({ ...req, top_k: 1 })).choices[0].message.content, g.choices[0].message.content);
 });
 
 test("chat: response_format, tools and tool_choice are accepted; tools reach the template", async () => {
