@@ -75,6 +75,15 @@ class ForcedTokens : public ::testing::Test {
     engine_->run_until_idle();
     return drain(*events);
   }
+  // Two requests in the same batch.
+  std::pair<Out, Out> run_pair(GenerationRequest a, GenerationRequest b) {
+    auto ea = a.events;
+    auto eb = b.events;
+    engine_->submit(std::move(a));
+    engine_->submit(std::move(b));
+    engine_->run_until_idle();
+    return {drain(*ea), drain(*eb)};
+  }
   static std::vector<int32_t> concat(std::vector<int32_t> a, const std::vector<int32_t>& b) {
     a.insert(a.end(), b.begin(), b.end());
     return a;
@@ -162,15 +171,7 @@ TEST_F(ForcedTokens, ConcurrentRequestsDoNotDisturbEachOther) {
   // A fresh engine, so neither request finds the other's pages cached from the runs above;
   // both share the prompt, so they share its pages once one has computed them.
   fresh_engine();
-  GenerationRequest a = request(prompt_, 8, forced_);
-  GenerationRequest b = request(prompt_, 8, {});
-  auto ea = a.events;
-  auto eb = b.events;
-  engine_->submit(std::move(a));
-  engine_->submit(std::move(b));
-  engine_->run_until_idle();
-  const Out oa = drain(*ea);
-  const Out ob = drain(*eb);
+  const auto [oa, ob] = run_pair(request(prompt_, 8, forced_), request(prompt_, 8, {}));
   EXPECT_EQ(oa.tokens, concat(forced_, cont.tokens));
   EXPECT_EQ(ob.tokens, own.tokens);
 }
@@ -188,20 +189,15 @@ TEST_F(ForcedTokens, OutOfVocabularyIdIsAnError) {
 TEST_F(ForcedTokens, ScriptedFailureAfterTheList) {
   GenerationRequest failing = request(prompt_, 9, forced_);
   failing.forced_failure = "injected";
-  GenerationRequest beside = request(prompt_, 6, {});
-  auto failing_events = failing.events;
-  auto beside_events = beside.events;
-  engine_->submit(std::move(failing));
-  engine_->submit(std::move(beside));
-  engine_->run_until_idle();
-  const Out out = drain(*failing_events);
+  const auto [out, other] = run_pair(std::move(failing), request(prompt_, 6, {}));
   EXPECT_EQ(out.tokens, forced_);
   EXPECT_EQ(out.finish.reason, FinishReason::kError);
   EXPECT_EQ(out.finish.error, "injected");
   EXPECT_EQ(out.finish.usage.completion_tokens, 5);
-  const Out other = drain(*beside_events);
   EXPECT_EQ(other.finish.reason, FinishReason::kLength);
   EXPECT_EQ(other.tokens.size(), 6u);
+  // Every page in use is the prefix cache's: the failed request left none behind.
+  EXPECT_EQ(engine_->gauges().kv_pages_used.load(), engine_->gauges().prefix_cache_pages.load());
 
   // With no forced tokens it fails at the first position.
   GenerationRequest at_once = request(prompt_, 9, {});
