@@ -47,6 +47,14 @@ void yield_to_lagging_consumer(const EventChannel* channel) {
   if (channel != nullptr && channel->consumer_lagging()) sched_yield();
 }
 
+// The request's scripted failure (GenerationRequest::forced_failure, tests) is due at the
+// sequence's next position: its forced tokens are all out.
+bool scripted_failure_due(const Sequence& seq) {
+  const GenerationRequest& r = seq.request;
+  return !r.forced_failure.empty() &&
+         seq.num_generated >= (r.forced_tokens ? static_cast<int32_t>(r.forced_tokens->size()) : 0);
+}
+
 }  // namespace
 
 Engine::Engine(Backend* backend, EngineOptions options)
@@ -233,12 +241,6 @@ void Engine::finish(Sequence* seq, FinishReason reason, int32_t stop_token, std:
   std::unique_ptr<Sequence> owned = scheduler_.remove(seq);
   owned->request.events->push(std::move(e));
   ++stats_.requests_finished;
-}
-
-bool Engine::scripted_failure_due(const Sequence& seq) {
-  const GenerationRequest& r = seq.request;
-  return !r.forced_failure.empty() &&
-         seq.num_generated >= (r.forced_tokens ? static_cast<int32_t>(r.forced_tokens->size()) : 0);
 }
 
 SampleResult Engine::choose_token(Sequence* seq, std::span<const float> logits) {

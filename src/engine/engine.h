@@ -133,8 +133,6 @@ class Engine {
   // The token for the sequence's next generated position: its request's forced token while
   // that list lasts, else the sampler's draw.
   SampleResult choose_token(Sequence* seq, std::span<const float> logits);
-  // The request's scripted failure (GenerationRequest::forced_failure) is due at this position.
-  static bool scripted_failure_due(const Sequence& seq);
   void loop();
   void wait_for_tier_read();
 

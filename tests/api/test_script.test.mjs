@@ -120,6 +120,8 @@ test("a bad script stops serve at startup with a message naming the file and the
     [JSON.stringify({ rules: [{ when: "x", output: "y" }] }), /rules\[0\]\.when must be an array of strings/],
     [JSON.stringify({ rules: [{ when: ["x"], output: "y" }, { when: ["x"], ouput: "y" }] }), /rules\[1\]: unknown key "ouput"/],
     [JSON.stringify({ rules: [{ when: [], output: "y", end: "yes" }] }), /rules\[0\]\.end must be true or false/],
+    [JSON.stringify({ rules: [{ when: [], output: "y", fail: "boom", end: true }] }), /rules\[0\]: "end": true and "fail" exclude each other/],
+    [JSON.stringify({ rules: [{ when: [], output: "y", fail: "" }] }), /rules\[0\]\.fail must be a non-empty message/],
   ];
   for (const [text, problem] of cases) {
     const r = serveWith(text);
