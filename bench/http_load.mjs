@@ -6,8 +6,8 @@
 //   - what decoding lost to everything else on the machine: the engine threads' run-queue wait
 //     (runnable, CPU taken) against the engine's busy time, and the I/O threads' sleeps,
 //     preemptions and run-queue wait per token (from /proc/PID/task/*/schedstat and status);
-//   - token-to-socket latency (engine produced a token → its bytes written), p50/p99 from the
-//     server's histogram;
+//   - token-to-socket latency (engine produced a token → its bytes going to the socket), p50/p99
+//     from the server's histogram, and the send calls' p99;
 //   - memory per idle open stream (server RSS with M streams waiting in the queue).
 //
 //   node bench/http_load.mjs --bin build/agentserve --model DIR [--streams 64] [--tokens 64]
@@ -156,6 +156,7 @@ const eng = engineThreads(threads0, threads1);
 const ioSw = ioSwitches(threads0, threads1);
 const p50 = histQuantile(m0, m1, "agentserve_token_to_socket_seconds", 0.5);
 const p99 = histQuantile(m0, m1, "agentserve_token_to_socket_seconds", 0.99);
+const sendP99 = histQuantile(m0, m1, "agentserve_socket_send_seconds", 0.99);
 ttfts.sort((a, b) => a - b);
 srv.proc.kill("SIGTERM");
 
@@ -211,6 +212,9 @@ const result = {
   io_runqueue_wait_us_per_token: +(ioSw.wait_ns / 1e3 / gen).toFixed(2),
   token_to_socket_p50_le_s: p50.le, token_to_socket_p99_le_s: p99.le, latency_samples: p99.total,
   token_to_socket_within_1ms_pct: +(100 * histQuantileShare(m0, m1, "agentserve_token_to_socket_seconds", 0.001)).toFixed(2),
+  // The send call itself (after the latency above ends): on loopback the client's receive, and
+  // any time the client it woke ran first on this CPU.
+  send_p99_le_s: sendP99.le,
   ttft_ms_p50: +ttfts[Math.floor(ttfts.length / 2)].toFixed(1), ttft_ms_max: +ttfts.at(-1).toFixed(1),
   driver_cpu_s: +((cpu.user + cpu.system) / 1e6).toFixed(2),
   idle_streams: IDLE, idle_streams_queued: queued,

@@ -50,7 +50,7 @@ class HttpExchange {
   // pings, SSE comments), so client watchdogs see bytes during long prefills.
   virtual void set_keepalive(std::chrono::milliseconds interval, std::string frame) = 0;
   // The next write() carries output the engine produced at `t`; the server measures the time
-  // from `t` to those bytes being on the socket (metric agentserve_token_to_socket_seconds).
+  // from `t` to those bytes going to the socket (metric agentserve_token_to_socket_seconds).
   virtual void note_output_origin(std::chrono::steady_clock::time_point t) { (void)t; }
 
   // The client hung up (detected at once, not at the next write). `fn` runs once, on the

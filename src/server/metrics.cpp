@@ -75,7 +75,9 @@ std::string Metrics::prometheus_text(const Gauges& g) const {
   itl_.append_prometheus(&out, "agentserve_inter_token_latency_seconds",
                          "Time between consecutive generated tokens of a request.");
   token_to_socket_.append_prometheus(&out, "agentserve_token_to_socket_seconds",
-                                     "Time from the engine producing a token to its bytes on the socket (for text held back by design, for a possible stop string or tag, from the token that released it).");
+                                     "Time from the engine producing a token to its bytes going to the socket (the start of the send; for text held back by design, for a possible stop string or tag, from the token that released it).");
+  socket_send_.append_prometheus(&out, "agentserve_socket_send_seconds",
+                                 "Duration of a streamed write's send call (on loopback it includes the client's receive, and the time the client it woke ran first).");
   counter("agentserve_stream_stalls_total",
           "Times a streamed response found its client's socket buffer full (a client reading slower than the server writes).",
           stream_stalls_.load(std::memory_order_relaxed));

@@ -43,10 +43,13 @@ class Metrics {
   int64_t cache_clears() const { return cache_clears_.load(std::memory_order_relaxed); }
   Histogram& time_to_first_token() { return ttft_; }
   Histogram& inter_token_latency() { return itl_; }
-  // From the engine producing a token to its bytes written to the socket; text the pipeline
+  // From the engine producing a token to its bytes going to the socket; text the pipeline
   // holds back by design (a possible stop string, reasoning or tool-call tag) counts from the
   // token that released it.
   Histogram& token_to_socket() { return token_to_socket_; }
+  // One streamed write's send call: the kernel's work (on loopback, also the client's receive)
+  // and any time the thread lost its CPU inside it, to the client it woke among others.
+  Histogram& socket_send() { return socket_send_; }
   // A stream's client stopped keeping up: its socket buffer was full, so output waits in the
   // server until the client reads (other streams are not held up).
   void count_stream_stall() { stream_stalls_.fetch_add(1, std::memory_order_relaxed); }
@@ -82,7 +85,7 @@ class Metrics {
   std::atomic<int64_t> prompt_tokens_{0}, cached_tokens_{0}, generated_tokens_{0};
   std::atomic<int64_t> cache_clears_{0}, cache_cleared_pages_{0};
   std::atomic<int64_t> stream_stalls_{0};
-  Histogram ttft_, itl_, token_to_socket_, queue_, prefill_;
+  Histogram ttft_, itl_, token_to_socket_, socket_send_, queue_, prefill_;
 };
 
 }  // namespace agentserve::server

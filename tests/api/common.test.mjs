@@ -243,6 +243,7 @@ test("GET /metrics is Prometheus text with requests, tokens, latency histograms,
     "agentserve_cached_prompt_tokens_total", "agentserve_queue_depth", "agentserve_kv_pages_used",
     "agentserve_kv_pages_total", "agentserve_time_to_first_token_seconds_count",
     "agentserve_inter_token_latency_seconds_count", "agentserve_token_to_socket_seconds_count",
+    "agentserve_socket_send_seconds_count",
     "agentserve_queue_seconds_count", "agentserve_prefill_seconds_count"]) {
     assert.ok(m.has(name), `missing ${name}`);
   }
