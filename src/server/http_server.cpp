@@ -407,6 +407,27 @@ bool authorized(const HttpRequest& req, const std::string& key) {
          auth.substr(kBearer.size()) == key;
 }
 
+// One warning per refused request, at most one a second: clients retry a 401 (Claude Code up to
+// 10 times, for minutes) and look stuck unless the log says why, but a client hammering a keyed
+// server must not fill the log. Refusals within the second are counted into the next line.
+void log_refused(const HttpRequest& req) {
+  static std::mutex mutex;
+  static Clock::time_point last{};
+  static int64_t unlogged = 0;
+  std::lock_guard<std::mutex> lock(mutex);
+  const Clock::time_point now = Clock::now();
+  if (last != Clock::time_point{} && now - last < std::chrono::seconds(1)) {
+    ++unlogged;
+    return;
+  }
+  const bool sent_key = !req.header("authorization").empty() || !req.header("x-api-key").empty();
+  AS_LOG_WARN("{} {} {}: refused, {} (the server runs with --api-key){}", req.request_id, req.method,
+              req.path, sent_key ? "wrong API key" : "no API key sent",
+              unlogged > 0 ? fmt::format("; {} more refused since the last such line", unlogged) : "");
+  last = now;
+  unlogged = 0;
+}
+
 // Request paths without their query, and the endpoint label for metrics.
 std::string endpoint_label(const HttpRequest& req, bool routed) {
   return routed ? req.method + " " + req.path : req.method + " (unrouted)";
@@ -557,10 +578,7 @@ struct HttpServer::Impl {
       const Handler* handler = router.find(r.method, r.path, &rest, &path_known);
       const bool open = r.path == "/health" || (r.method == "HEAD" && r.path == "/");
       if (!open && !authorized(r, ctx.options().api_key)) {
-        // Logged: clients retry a 401 (Claude Code up to 10 times, for minutes) and look stuck.
-        AS_LOG_WARN("{} {} {}: refused, {} (the server runs with --api-key)", r.request_id, r.method, r.path,
-                    r.header("authorization").empty() && r.header("x-api-key").empty() ? "no API key sent"
-                                                                                       : "wrong API key");
+        log_refused(r);
         respond_error(*ex, api_family_of(r),
                       {401, "invalid or missing API key (send x-api-key or Authorization: Bearer)",
                        "invalid_api_key", ""});
