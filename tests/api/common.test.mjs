@@ -87,6 +87,13 @@ test("GET /v1/models in OpenAI shape, and in Anthropic shape with anthropic-vers
   assert.equal(a.first_id, "api-qwen3-tiny");
   assert.equal(a.last_id, "my-coder");
   assert.equal(a.has_more, false);
+  // The context clients may fill: the one the startup line announces, in both shapes.
+  const context = Number(srv.log().match(/context (\d+) tokens/)[1]);
+  assert.ok(context > 0);
+  assert.equal(o.data[0].max_model_len, context);
+  assert.equal(o.data[0].owned_by, "agentserve");
+  assert.equal(a.data[0].max_input_tokens, context);
+  assert.equal(a.data[0].display_name, "api-qwen3-tiny");
   const one = await (await fetch(`${srv.url}/v1/models/my-coder`)).json();
   assert.equal(one.id, "my-coder");
   const missing = await fetch(`${srv.url}/v1/models/gpt-9`);
