@@ -9,7 +9,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer } from "./lib/server.mjs";
-import { ensureClaudeBinary, endsTurnsModel, runClaude as runClaudeAt } from "./lib/claude.mjs";
+import { ensureClaudeBinary, endsTurnsModel, runClaude as runClaudeAt, watchClaude } from "./lib/claude.mjs";
 
 let srv, keyed;
 before(async () => {
@@ -59,7 +59,7 @@ test("claude -p --output-format stream-json: no API retries", () => {
 // a server started with --api-key. A wrong token gets Anthropic's 401 authentication_error,
 // which Claude Code reads as "authentication_failed" (it then retries with backoff, up to 10
 // times, as it does against Anthropic's own API: its behaviour, not the server's).
-test("claude -p with ANTHROPIC_AUTH_TOKEN against --api-key", () => {
+test("claude -p with ANTHROPIC_AUTH_TOKEN against --api-key", async () => {
   const auth = (token, extra) => runClaudeAt(keyed.url, "say hi", ["--max-turns", "1", ...extra],
                                              { env: { ANTHROPIC_API_KEY: undefined, ANTHROPIC_AUTH_TOKEN: token }, timeout: 60000 });
   const ok = auth("sekret-token", ["--output-format", "json"]);
@@ -67,11 +67,10 @@ test("claude -p with ANTHROPIC_AUTH_TOKEN against --api-key", () => {
   const result = JSON.parse(ok.stdout);
   assert.equal(result.is_error, false, ok.stdout);
   assert.ok(result.usage.input_tokens > 1000);
-  const bad = runClaudeAt(keyed.url, "say hi", ["--max-turns", "1", "--output-format", "stream-json", "--verbose"],
-                          { env: { ANTHROPIC_API_KEY: undefined, ANTHROPIC_AUTH_TOKEN: "wrong-token" }, timeout: 5000 });
-  const retry = bad.stdout.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l))
-    .find((l) => l.type === "system" && l.subtype === "api_retry");
-  assert.ok(retry, `Claude Code saw the refusal: ${bad.stdout.slice(-2000)}`);
+  const bad = await watchClaude(keyed.url, "say hi", ["--max-turns", "1"], (l) => l.type === "system" && l.subtype === "api_retry",
+                                { env: { ANTHROPIC_API_KEY: undefined, ANTHROPIC_AUTH_TOKEN: "wrong-token" } });
+  const retry = bad.line;
+  assert.ok(retry, `Claude Code saw the refusal: ${bad.out.slice(-2000)}`);
   assert.equal(retry.error_status, 401);
   assert.equal(retry.error, "authentication_failed");
   console.log(`claude -p with ANTHROPIC_AUTH_TOKEN took ${ok.seconds} s`);

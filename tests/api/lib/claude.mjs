@@ -2,7 +2,7 @@
 // make sure the binary is there, a test model that ends its turns, and a headless run against
 // a server.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -57,32 +57,70 @@ export function endsTurnsModel() {
   });
 }
 
+// Claude Code's environment for a run against `url` with a private HOME; `env` adds to (or, with
+// undefined values, removes from) it.
+function claudeEnv(url, home, env) {
+  return {
+    PATH: process.env.PATH,
+    HOME: home,
+    ANTHROPIC_BASE_URL: url,
+    ANTHROPIC_API_KEY: "dummy",
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+    DISABLE_TELEMETRY: "1",
+    DISABLE_ERROR_REPORTING: "1",
+    DISABLE_AUTOUPDATER: "1",
+    ...env,
+  };
+}
+
 // Runs `claude -p PROMPT ARGS...` headless against the server at `url` with a private HOME, in
-// `cwd` (a fresh temp directory unless given). `env` adds to (or, with undefined values, removes
-// from) its environment. Returns spawnSync's result plus `seconds`.
+// `cwd` (a fresh temp directory unless given), environment as claudeEnv(). Returns spawnSync's
+// result plus `seconds`.
 export function runClaude(url, prompt, args, { cwd = null, timeout = 90000, env = {} } = {}) {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "cc-home-"));
   const ownCwd = cwd === null;
   const dir = cwd ?? fs.mkdtempSync(path.join(os.tmpdir(), "cc-cwd-"));
   const started = Date.now();
-  const r = spawnSync(CLAUDE, ["-p", prompt, ...args], {
-    cwd: dir,
-    encoding: "utf8",
-    timeout,
-    env: {
-      PATH: process.env.PATH,
-      HOME: home,
-      ANTHROPIC_BASE_URL: url,
-      ANTHROPIC_API_KEY: "dummy",
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-      DISABLE_TELEMETRY: "1",
-      DISABLE_ERROR_REPORTING: "1",
-      DISABLE_AUTOUPDATER: "1",
-      ...env,
-    },
-  });
+  const r = spawnSync(CLAUDE, ["-p", prompt, ...args], { cwd: dir, encoding: "utf8", timeout, env: claudeEnv(url, home, env) });
   const seconds = (Date.now() - started) / 1000;
   fs.rmSync(home, { recursive: true, force: true });
   if (ownCwd) fs.rmSync(dir, { recursive: true, force: true });
   return { ...r, seconds };
+}
+
+// Runs `claude -p PROMPT --output-format stream-json --verbose ARGS...` like runClaude, until it
+// prints a line for which `until(line)` (the parsed JSON) holds, or exits, or `timeout` ms pass;
+// then stops it. Resolves with that line (null if none) and everything printed.
+export function watchClaude(url, prompt, args, until, { timeout = 60000, env = {} } = {}) {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), "cc-home-"));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cc-cwd-"));
+  const proc = spawn(CLAUDE, ["-p", prompt, "--output-format", "stream-json", "--verbose", ...args],
+                     { cwd: dir, env: claudeEnv(url, home, env), stdio: ["ignore", "pipe", "pipe"] });
+  let out = "", pending = "";
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (line) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      proc.kill("SIGKILL");
+      fs.rmSync(home, { recursive: true, force: true });
+      fs.rmSync(dir, { recursive: true, force: true });
+      resolve({ line, out });
+    };
+    const timer = setTimeout(() => finish(null), timeout);
+    proc.stderr.on("data", (d) => { out += d; });
+    proc.stdout.on("data", (d) => {
+      out += d;
+      pending += d;
+      const lines = pending.split("\n");
+      pending = lines.pop();
+      for (const l of lines) {
+        let j = null;
+        try { j = JSON.parse(l); } catch { continue; }
+        if (until(j)) return finish(j);
+      }
+    });
+    proc.on("exit", () => finish(null));
+  });
 }
