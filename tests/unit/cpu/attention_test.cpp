@@ -218,6 +218,8 @@ TEST_P(AttentionTest, MixedBatchMatchesDenseAttention) {
   SCOPED_TRACE(rng.trace());
   auto pool = testing::make_pool();
   double worst = 0, worst_twin = 0, worst_amx = 0;
+  int64_t amx_rows = 0;  // outputs the AMX kernel computed (off the f32 reference)
+  bool amx_rounds = false;
   for (int round = 0; round < 12; ++round) {
     const int32_t dims[] = {64, 128, 16, 48, 8, 256};
     const int32_t head_dim = dims[rng.integer(0, 5)];
@@ -237,6 +239,7 @@ TEST_P(AttentionTest, MixedBatchMatchesDenseAttention) {
     const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
     const KvPoolView view{s.pool_bytes.data(), s.g};
     const bool amx = GetParam() == CpuTier::kAmx && dtype == DType::kBF16 && head_dim % 32 == 0;
+    amx_rounds = amx_rounds || amx;
     for (int32_t layer = 0; layer < s.g.num_layers; ++layer) {
       std::vector<float> out(q.size()), twin(q.size());
       testing::poison(out);
@@ -268,13 +271,20 @@ TEST_P(AttentionTest, MixedBatchMatchesDenseAttention) {
         const int32_t token = static_cast<int32_t>(i / (s.num_heads * head_dim));
         const BatchSequence& bs =
             s.step.sequences[static_cast<size_t>(s.step.token_sequence[static_cast<size_t>(token)])];
-        if (amx && bs.num_tokens > 1) {
-          const double err = std::fabs(out[i] - ref_amx[i]) / max_v;
-          ASSERT_LE(err, kAmxBound) << "AMX prefill row, layer " << layer << " element " << i;
-          worst_amx = std::max(worst_amx, err);
+        const double err = std::fabs(out[i] - ref[i]) / max_v;
+        // A prefill row goes to the AMX kernel unless its work item went to the f32 one (an
+        // item of one token, a split key range, several kv heads: attention.cpp), which matches
+        // `ref` (a row of a 33-token prefill did, 7e-8 from it, and failed the AMX bound against
+        // the bf16-q reference). So: the f32 bound against `ref`, else the AMX bound against
+        // `ref_amx`. The f32 kernel itself is held to kBound on every row by the other tiers.
+        if (amx && bs.num_tokens > 1 && err > kBound) {
+          const double err_amx = std::fabs(out[i] - ref_amx[i]) / max_v;
+          ASSERT_LE(err_amx, kAmxBound) << "AMX prefill row, layer " << layer << " element " << i
+                                        << " (" << err << " from the f32 reference)";
+          worst_amx = std::max(worst_amx, err_amx);
+          ++amx_rows;
           continue;
         }
-        const double err = std::fabs(out[i] - ref[i]) / max_v;
         ASSERT_LE(err, kBound) << "layer " << layer << " element " << i;
         worst = std::max(worst, err);
       }
@@ -284,7 +294,13 @@ TEST_P(AttentionTest, MixedBatchMatchesDenseAttention) {
               cpu_tier_name(GetParam()), worst, kBound, worst_twin);
   if (GetParam() == CpuTier::kAmx)
     std::printf("[ tier amx ] rounds with bf16 K/V and head_dim %% 32 == 0 (AMX prefill): "
-                "max %.2e against q rounded to bf16 (bound %.1e)\n", worst_amx, kAmxBound);
+                "%lld outputs, max %.2e against q rounded to bf16 (bound %.1e)\n",
+                static_cast<long long>(amx_rows), worst_amx, kAmxBound);
+  // The AMX kernel ran wherever it applies: a dispatch that sent every prefill item to the
+  // f32 kernel would pass the bounds above without it.
+  if (amx_rounds) {
+    EXPECT_GT(amx_rows, 0);
+  }
 }
 
 AS_INSTANTIATE_ALL_TIERS(AttentionTest);
