@@ -40,9 +40,9 @@ RequestTimings timings_of(const Sequence& seq) {
 // Measured on cpu-2c: tokens waited up to 3.7 ms for the HTTP thread at 64 streams (Qwen3-0.6B
 // shape) before the yield between a step's tokens. With one stream (tiny model, 300 tokens,
 // three alternating pairs) the yield after a step's last token took token-to-socket p90 from
-// 0.6–0.8 ms to 0.04–0.78 ms; p99 stayed 2–3 ms in two of the three (the HTTP thread, preempted
-// inside its send by the client it woke, then waits behind the compute threads). With the
-// consumer on another CPU this is one atomic load.
+// 0.6–0.8 ms to 0.04–0.78 ms (then measured to the send's return, whose remaining tail was the
+// woken client reading first: docs/benchmarks.md). With the consumer on another CPU this is one
+// atomic load.
 void yield_to_lagging_consumer(const EventChannel* channel) {
   if (channel != nullptr && channel->consumer_lagging()) sched_yield();
 }

@@ -121,6 +121,6 @@ export function watchClaude(url, prompt, args, until, { timeout = 60000, env = {
         if (until(j)) return finish(j);
       }
     });
-    proc.on("exit", () => finish(null));
+    proc.on("close", () => finish(null));  // after its output was read, unlike "exit"
   });
 }
