@@ -108,8 +108,8 @@ function rssKb(pid) {
   return Number(s.match(/VmRSS:\s+(\d+)/)[1]);
 }
 
-// ignore_eos: every stream decodes exactly maxTokens, as bench_batch_decode's do (its in-process
-// reference for the same batch).
+// ignore_eos: every stream decodes exactly maxTokens, as `agentserve bench-batch`'s sequences do
+// (the in-process reference bench/http_overhead.mjs sets these runs against).
 const chatBody = (i, maxTokens) => ({
   stream: true, stream_options: { include_usage: true }, max_tokens: maxTokens, ignore_eos: true,
   temperature: Number(args.temperature ?? 1), seed: i, messages: [{ role: "user", content: `Request ${i}: write a long story about the sea.` }],
@@ -133,17 +133,45 @@ const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 const ttfts = [];
 let streamedTokens = 0;
+const promptTokens = [];
+// The steady window: from the moment every stream has its first token to the first stream's
+// last, every engine step decodes all STREAMS sequences. The requests reach the engine over
+// a few steps (parsed and templated one by one), so the whole run also counts steps of fewer
+// sequences at its start and end, which cost more per token; bench/http_overhead.mjs compares
+// this window with the same window of the in-process reference.
+let streamsDecoding = 0, mSteadyStart = null, mSteadyEnd = null;
 await Promise.all(Array.from({ length: STREAMS }, async (_, i) => {
   const start = performance.now();
-  let first = true, buf = "";
+  let first = true, decoding = false, ended = false, buf = "";
   await post(`${srv.url}/v1/chat/completions`, chatBody(1000 + i, TOKENS), (d) => {
     if (first) { ttfts.push(performance.now() - start); first = false; }
+    // Markers are looked for in the new text and the few bytes before it (a chunk may split one).
+    const recent = buf.slice(-40) + d;
     buf += d;
+    if (!decoding && recent.includes('"delta":{"content"')) {
+      decoding = true;
+      if (++streamsDecoding === STREAMS) mSteadyStart = metrics(srv.url);
+    }
+    if (!ended && recent.includes('"finish_reason":"length"')) {
+      ended = true;
+      if (mSteadyEnd === null && mSteadyStart !== null) mSteadyEnd = metrics(srv.url);
+    }
   });
   const usage = buf.split("\n").filter((l) => l.startsWith("data: {")).map((l) => JSON.parse(l.slice(6))).find((f) => f.usage)?.usage;
   streamedTokens += usage?.completion_tokens ?? 0;
+  promptTokens.push(usage?.prompt_tokens ?? 0);
 }));
 const wall = (performance.now() - t0) / 1000;
+// In the steady window each step made STREAMS tokens.
+let steady = null;
+if (mSteadyEnd !== null) {
+  const [a, b] = [await mSteadyStart, await mSteadyEnd];
+  const dw = (k) => (b.get(k) ?? 0) - (a.get(k) ?? 0);
+  const wSteps = dw("agentserve_engine_steps_total"), wBusy = dw("agentserve_engine_busy_seconds_total");
+  const wIo = dw("agentserve_io_thread_cpu_seconds_total");
+  if (wSteps > 0) steady = { steps: wSteps, ms_per_step: 1000 * wBusy / wSteps,
+                             us_per_token: 1e6 * wBusy / (wSteps * STREAMS), io_cpu_share_pct: 100 * wIo / wBusy };
+}
 const cpu = process.cpuUsage(cpu0);
 const threads1 = threadTimes(srv.proc.pid);
 const m1 = await metrics(srv.url);
@@ -161,33 +189,41 @@ ttfts.sort((a, b) => a - b);
 srv.proc.kill("SIGTERM");
 
 // ---- memory per idle open stream ----
-const idleSrv = await startServer(["--parallel", "1"]);
-// One long generation occupies the engine; the other streams wait in the queue, open and idle.
-const blocker = post(`${idleSrv.url}/v1/chat/completions`, chatBody(0, 100000)).catch(() => {});
-await new Promise((r) => setTimeout(r, 500));
-const rss0 = rssKb(idleSrv.proc.pid);
-const idleReqs = [];
-for (let i = 0; i < IDLE; ++i) {
-  const u = new URL(`${idleSrv.url}/v1/chat/completions`);
-  const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: "POST",
-    agent: new http.Agent({ keepAlive: false }), headers: { "content-type": "application/json" } }, (res) => res.resume());
-  req.on("error", () => {});
-  req.end(JSON.stringify(chatBody(i, 16)));
-  idleReqs.push(req);
+// Server RSS before and after IDLE more streams open and wait in the queue behind one long
+// generation, and how many of them the server counted as queued.
+async function measureIdle() {
+  const idleSrv = await startServer(["--parallel", "1"]);
+  // One long generation occupies the engine; the other streams wait in the queue, open and idle.
+  post(`${idleSrv.url}/v1/chat/completions`, chatBody(0, 100000)).catch(() => {});
+  await new Promise((r) => setTimeout(r, 500));
+  const before = rssKb(idleSrv.proc.pid);
+  const idleReqs = [];
+  for (let i = 0; i < IDLE; ++i) {
+    const u = new URL(`${idleSrv.url}/v1/chat/completions`);
+    const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: "POST",
+      agent: new http.Agent({ keepAlive: false }), headers: { "content-type": "application/json" } }, (res) => res.resume());
+    req.on("error", () => {});
+    req.end(JSON.stringify(chatBody(i, 16)));
+    idleReqs.push(req);
+  }
+  let queued = 0;
+  for (let tries = 0; tries < 100 && queued < IDLE; ++tries) {
+    await new Promise((r) => setTimeout(r, 100));
+    queued = (await metrics(idleSrv.url)).get("agentserve_queue_depth") ?? 0;
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  const after = rssKb(idleSrv.proc.pid);
+  idleSrv.proc.kill("SIGKILL");
+  for (const r of idleReqs) r.destroy();
+  return { before, after, queued };
 }
-let queued = 0;
-for (let tries = 0; tries < 100 && queued < IDLE; ++tries) {
-  await new Promise((r) => setTimeout(r, 100));
-  queued = (await metrics(idleSrv.url)).get("agentserve_queue_depth") ?? 0;
-}
-await new Promise((r) => setTimeout(r, 500));
-const rss1 = rssKb(idleSrv.proc.pid);
-idleSrv.proc.kill("SIGKILL");
-for (const r of idleReqs) r.destroy();
+// --idle 0 skips it (bench/http_overhead.mjs runs only the part above).
+const idle = IDLE > 0 ? await measureIdle() : { before: null, after: null, queued: 0 };
 
 const result = {
   streams: STREAMS, tokens_per_stream: TOKENS, parallel: PARALLEL, io_threads: IO_THREADS, compute_threads: THREADS, driver_nice: DRIVER_NICE,
   wall_s: +wall.toFixed(3),
+  prompt_tokens_per_stream: promptTokens.sort((a, b) => a - b)[promptTokens.length >> 1],
   generated_tokens: gen, streamed_tokens: streamedTokens,
   http_tok_per_s: +(streamedTokens / wall).toFixed(1),
   engine_steps: steps, engine_busy_s: +busy.toFixed(3),
@@ -197,6 +233,11 @@ const result = {
   io_thread_cpu_s: +ioCpu.toFixed(4),
   io_us_per_token: +(1e6 * ioCpu / gen).toFixed(1),
   engine_us_per_token: +(1e6 * busy / gen).toFixed(1),
+  // The steady window (every stream decoding; null if the first stream ended before the last began).
+  steady_steps: steady?.steps ?? null,
+  steady_engine_ms_per_step: steady ? +steady.ms_per_step.toFixed(3) : null,
+  steady_engine_us_per_token: steady ? +steady.us_per_token.toFixed(2) : null,
+  steady_io_cpu_share_pct: steady ? +steady.io_cpu_share_pct.toFixed(2) : null,
   server_overhead_pct: +(100 * ioCpu / busy).toFixed(2),
   // The engine's threads runnable but waiting for a CPU, summed over them, against the engine's
   // busy time: an upper bound of how much everything else on the machine (the I/O thread, the
@@ -217,9 +258,9 @@ const result = {
   send_p99_le_s: sendP99.le,
   ttft_ms_p50: +ttfts[Math.floor(ttfts.length / 2)].toFixed(1), ttft_ms_max: +ttfts.at(-1).toFixed(1),
   driver_cpu_s: +((cpu.user + cpu.system) / 1e6).toFixed(2),
-  idle_streams: IDLE, idle_streams_queued: queued,
-  rss_kb_before_idle: rss0, rss_kb_with_idle: rss1,
-  kb_per_idle_stream: +((rss1 - rss0) / IDLE).toFixed(1),
+  idle_streams: IDLE, idle_streams_queued: idle.queued,
+  rss_kb_before_idle: idle.before, rss_kb_with_idle: idle.after,
+  kb_per_idle_stream: IDLE > 0 ? +((idle.after - idle.before) / IDLE).toFixed(1) : null,
 };
 console.log(JSON.stringify(result, null, 1));
 process.exit(0);

@@ -13,6 +13,7 @@ void add_tokenize_command(CLI::App& app, int* exit_code);
 void add_make_test_model_command(CLI::App& app, int* exit_code);
 void add_generate_command(CLI::App& app, int* exit_code);
 void add_bench_command(CLI::App& app, int* exit_code);
+void add_bench_batch_command(CLI::App& app, int* exit_code);
 void add_template_command(CLI::App& app, int* exit_code);
 void add_serve_command(CLI::App& app, int* exit_code);
 

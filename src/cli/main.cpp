@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   agentserve::cli::add_serve_command(app, &exit_code);
   agentserve::cli::add_generate_command(app, &exit_code);
   agentserve::cli::add_bench_command(app, &exit_code);
+  agentserve::cli::add_bench_batch_command(app, &exit_code);
   agentserve::cli::add_make_test_model_command(app, &exit_code);
   agentserve::cli::add_tokenize_command(app, &exit_code);
   agentserve::cli::add_template_command(app, &exit_code);
