@@ -27,6 +27,7 @@ struct ServeArgs {
   std::string served_name;
   std::vector<std::string> aliases;  // NAME=MODEL
   int max_body_mb = 32;
+  int request_timeout_s = 120;
   int ping_interval_ms = 5000;
   int stream_buffer_mb = 64;
   std::string test_script;  // --test-script FILE (tests only)
@@ -82,6 +83,7 @@ int run_serve(ServeArgs a) {
   model.kv_page_bytes = static_cast<int64_t>(rt.backend->kv_geometry().page_bytes());
 
   a.server.max_body_bytes = static_cast<size_t>(a.max_body_mb) << 20;
+  a.server.request_timeout = std::chrono::seconds(a.request_timeout_s);
   a.server.ping_interval = std::chrono::milliseconds(a.ping_interval_ms);
   a.server.max_unsent_bytes = static_cast<size_t>(a.stream_buffer_mb) << 20;
   server::Metrics metrics;
@@ -174,6 +176,11 @@ void add_serve_command(CLI::App& app, int* exit_code) {
                  "does not defeat the prefix cache)");
   cmd->add_option("--max-body-mb", a->max_body_mb, "Largest request body, in MiB")
       ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  cmd->add_option("--request-timeout", a->request_timeout_s,
+                  "Seconds a request may take to arrive whole from its first byte (header and "
+                  "body); past it 408 and the connection is closed")
+      ->check(CLI::Range(1, 86400))
       ->capture_default_str();
   cmd->add_option("--tool-format", a->tool_format,
                   "How the model writes tool calls (parsed into the APIs' tool calls): auto "

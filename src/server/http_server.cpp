@@ -428,6 +428,65 @@ void log_refused(const HttpRequest& req) {
   unlogged = 0;
 }
 
+// A request that has begun arriving must be whole by a deadline: when it passes, the socket's
+// reads are cancelled (they end with operation_aborted) and end() reports it. Everything runs
+// on the connection's one I/O thread, so once end() has run, a handler already queued by the
+// timer finds the deadline inactive and leaves the socket alone.
+class RequestDeadline {
+ public:
+  RequestDeadline(tcp::socket& socket, std::chrono::seconds limit)
+      : timer_(socket.get_executor()), state_(std::make_shared<State>()) {
+    timer_.expires_after(limit);
+    timer_.async_wait([&socket, state = state_](beast::error_code e) {
+      if (e || !state->active) return;
+      state->fired = true;
+      beast::error_code ignored;
+      socket.cancel(ignored);
+    });
+  }
+  ~RequestDeadline() { end(); }
+  RequestDeadline(const RequestDeadline&) = delete;
+  RequestDeadline& operator=(const RequestDeadline&) = delete;
+
+  // Stops the clock; true when the deadline had passed.
+  bool end() {
+    if (state_->active) {
+      state_->active = false;
+      timer_.cancel();
+    }
+    return state_->fired;
+  }
+
+ private:
+  struct State {
+    bool active = true;
+    bool fired = false;
+  };
+  asio::steady_timer timer_;
+  std::shared_ptr<State> state_;
+};
+
+// One line per timed-out request, at most one a second (a client opening many connections and
+// stalling them would otherwise fill the log), the others counted into the next.
+void log_timed_out(const HttpRequest& req, bool header_done, std::chrono::seconds limit) {
+  static std::mutex mutex;
+  static Clock::time_point last{};
+  static int64_t unlogged = 0;
+  std::lock_guard<std::mutex> lock(mutex);
+  const Clock::time_point now = Clock::now();
+  if (last != Clock::time_point{} && now - last < std::chrono::seconds(1)) {
+    ++unlogged;
+    return;
+  }
+  AS_LOG_WARN("{} {}: the request did not arrive whole within {} s ({}); answered 408 and closed "
+              "the connection (--request-timeout){}",
+              req.request_id, header_done ? req.method + " " + req.path : std::string("(header incomplete)"),
+              limit.count(), header_done ? "body incomplete" : "header incomplete",
+              unlogged > 0 ? fmt::format("; {} more since the last such line", unlogged) : "");
+  last = now;
+  unlogged = 0;
+}
+
 // Request paths without their query, and the endpoint label for metrics.
 std::string endpoint_label(const HttpRequest& req, bool routed) {
   return routed ? req.method + " " + req.path : req.method + " (unrouted)";
@@ -523,6 +582,13 @@ struct HttpServer::Impl {
     beast::error_code ec;
     socket.set_option(tcp::no_delay(true), ec);
     while (true) {
+      // Between requests a keep-alive connection may stay idle as long as the client likes;
+      // the request timeout starts with the next request's first byte.
+      if (buffer.size() == 0) {
+        co_await socket.async_wait(tcp::socket::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return;
+      }
+      RequestDeadline deadline(socket, ctx.options().request_timeout);
       http::request_parser<http::string_body> parser;
       parser.body_limit(ctx.options().max_body_bytes);
       parser.header_limit(64 * 1024);
@@ -537,6 +603,7 @@ struct HttpServer::Impl {
         }
         if (!ec) co_await http::async_read(socket, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
       }
+      const bool timed_out = deadline.end();
       HttpRequest req;
       const auto& msg = parser.get();
       req.method = std::string(msg.method_string());
@@ -563,6 +630,22 @@ struct HttpServer::Impl {
         ex->stop_watching(socket);
         ctx.metrics().count_request(endpoint_label(ex->request(), false), 413);
         co_await lingering_close(socket);
+        co_return;
+      }
+      if (timed_out) {
+        // The family is known once the header is in; before, the OpenAI shape.
+        auto ex = std::make_shared<BeastExchange>(socket.get_executor(), std::move(req), nullptr,
+                                                  ctx.options().max_unsent_bytes);
+        log_timed_out(ex->request(), parser.is_header_done(), ctx.options().request_timeout);
+        respond_error(*ex, api_family_of(ex->request()),
+                      {408,
+                       fmt::format("the request did not arrive whole within {} s of its first byte "
+                                   "(agentserve serve --request-timeout)",
+                                   ctx.options().request_timeout.count()),
+                       "request_timeout", ""});
+        co_await ex->serve(socket, false);
+        ex->stop_watching(socket);
+        ctx.metrics().count_request(endpoint_label(ex->request(), false), 408);
         co_return;
       }
       if (ec) co_return;  // EOF, reset or garbage: drop the connection

@@ -27,6 +27,11 @@ struct ServerOptions {
   int port = 8080;
   std::string api_key;                       // "" = no authentication
   size_t max_body_bytes = 32u << 20;         // Anthropic's limit; 413 beyond
+  // From its first byte, a request (header and body) must arrive whole within this, else 408
+  // and the connection is closed: a client that sends part of a request and stalls (or
+  // trickles it) would otherwise hold its connection and descriptor for ever. An idle
+  // keep-alive connection between requests is not limited.
+  std::chrono::seconds request_timeout{120};
   std::chrono::milliseconds ping_interval{5000};  // keep-alive frames during long prefills
   // Output one streamed response may hold for a client that stopped reading (beyond what the
   // kernel's socket buffers took). Past it the client is taken as stuck: its generation is
