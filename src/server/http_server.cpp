@@ -407,25 +407,45 @@ bool authorized(const HttpRequest& req, const std::string& key) {
          auth.substr(kBearer.size()) == key;
 }
 
+// A log line of one kind at most once a second (a client repeating a mistake, or many stalled
+// connections at once, would otherwise fill the log); admit() says whether this one goes out
+// and how many were left out since the last that did.
+class OncePerSecond {
+ public:
+  bool admit(int64_t* left_out) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const Clock::time_point now = Clock::now();
+    if (last_ != Clock::time_point{} && now - last_ < std::chrono::seconds(1)) {
+      ++unlogged_;
+      return false;
+    }
+    *left_out = unlogged_;
+    last_ = now;
+    unlogged_ = 0;
+    return true;
+  }
+
+ private:
+  std::mutex mutex_;
+  Clock::time_point last_{};
+  int64_t unlogged_ = 0;
+};
+
+// "; N more <what>since the last such line" when some were left out.
+std::string left_out_note(int64_t left_out, const char* what) {
+  return left_out > 0 ? fmt::format("; {} more {}since the last such line", left_out, what) : "";
+}
+
 // One warning per refused request, at most one a second: clients retry a 401 (Claude Code up to
 // 10 times, for minutes) and look stuck unless the log says why, but a client hammering a keyed
 // server must not fill the log. Refusals within the second are counted into the next line.
 void log_refused(const HttpRequest& req) {
-  static std::mutex mutex;
-  static Clock::time_point last{};
-  static int64_t unlogged = 0;
-  std::lock_guard<std::mutex> lock(mutex);
-  const Clock::time_point now = Clock::now();
-  if (last != Clock::time_point{} && now - last < std::chrono::seconds(1)) {
-    ++unlogged;
-    return;
-  }
+  static OncePerSecond gate;
+  int64_t left_out = 0;
+  if (!gate.admit(&left_out)) return;
   const bool sent_key = !req.header("authorization").empty() || !req.header("x-api-key").empty();
   AS_LOG_WARN("{} {} {}: refused, {} (the server runs with --api-key){}", req.request_id, req.method,
-              req.path, sent_key ? "wrong API key" : "no API key sent",
-              unlogged > 0 ? fmt::format("; {} more refused since the last such line", unlogged) : "");
-  last = now;
-  unlogged = 0;
+              req.path, sent_key ? "wrong API key" : "no API key sent", left_out_note(left_out, "refused "));
 }
 
 // A request that has begun arriving must be whole by a deadline: when it passes, the socket's
@@ -466,25 +486,16 @@ class RequestDeadline {
   std::shared_ptr<State> state_;
 };
 
-// One line per timed-out request, at most one a second (a client opening many connections and
-// stalling them would otherwise fill the log), the others counted into the next.
+// One warning per request that did not arrive in time, at most one a second (many stalled
+// connections at once would otherwise fill the log).
 void log_timed_out(const HttpRequest& req, bool header_done, std::chrono::seconds limit) {
-  static std::mutex mutex;
-  static Clock::time_point last{};
-  static int64_t unlogged = 0;
-  std::lock_guard<std::mutex> lock(mutex);
-  const Clock::time_point now = Clock::now();
-  if (last != Clock::time_point{} && now - last < std::chrono::seconds(1)) {
-    ++unlogged;
-    return;
-  }
+  static OncePerSecond gate;
+  int64_t left_out = 0;
+  if (!gate.admit(&left_out)) return;
   AS_LOG_WARN("{} {}: the request did not arrive whole within {} s ({}); answered 408 and closed "
               "the connection (--request-timeout){}",
               req.request_id, header_done ? req.method + " " + req.path : std::string("(header incomplete)"),
-              limit.count(), header_done ? "body incomplete" : "header incomplete",
-              unlogged > 0 ? fmt::format("; {} more since the last such line", unlogged) : "");
-  last = now;
-  unlogged = 0;
+              limit.count(), header_done ? "body incomplete" : "header incomplete", left_out_note(left_out, ""));
 }
 
 // Request paths without their query, and the endpoint label for metrics.
