@@ -175,6 +175,20 @@ void Engine::run_cache_clears() {
   for (auto& done : clears) done(r);
 }
 
+void Engine::announce_starts() {
+  // A sequence in the step has been admitted; its cached count is final unless tier reads
+  // are still landing (it is then not in the step, or not yet accounted).
+  for (Sequence* seq : step_.sequences) {
+    if (!seq->request.announce_start || seq->start_announced || seq->cached_count_pending) continue;
+    seq->start_announced = true;
+    EngineEvent e;
+    e.kind = EngineEvent::Kind::kStarted;
+    e.usage.prompt_tokens = static_cast<int32_t>(seq->request.prompt.size());
+    e.usage.cached_prompt_tokens = seq->num_cached_prompt_tokens;
+    seq->request.events->push(std::move(e));
+  }
+}
+
 void Engine::take_submissions() {
   std::vector<GenerationRequest> incoming;
   {
@@ -280,6 +294,7 @@ bool Engine::step() {
 
   scheduler_.schedule(&step_);
   update_gauges();
+  announce_starts();
   if (step_.empty()) {
     if (scheduler_.idle()) return false;
     if (tiers_ != nullptr && tiers_->reads_in_flight()) wait_for_tier_read();

@@ -130,6 +130,8 @@ class Engine {
   void take_submissions();
   void run_cache_clears();
   void finish(Sequence* seq, FinishReason reason, int32_t stop_token, std::string error = {});
+  // kStarted events for the step's sequences that asked for one (GenerationRequest::announce_start).
+  void announce_starts();
   // The token for the sequence's next generated position: its request's forced token while
   // that list lasts, else the sampler's draw.
   SampleResult choose_token(Sequence* seq, std::span<const float> logits);

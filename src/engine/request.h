@@ -46,11 +46,13 @@ struct RequestTimings {
 };
 
 struct EngineEvent {
-  enum class Kind { kToken, kFinish };
+  // kStarted (only for a request with announce_start): admitted, its prefix-cache lookup done
+  // (usage.prompt_tokens and usage.cached_prompt_tokens are final), before its prefill.
+  enum class Kind { kStarted, kToken, kFinish };
   Kind kind = Kind::kToken;
   SampleResult sample;                 // kToken
   FinishReason reason = FinishReason::kStop;  // kFinish
-  Usage usage;                         // kFinish
+  Usage usage;                         // kFinish; kStarted: prompt and cached tokens
   RequestTimings timings;              // kFinish
   std::string error;                   // kFinish with kError: what went wrong
   int32_t stop_token = -1;             // kFinish with kStop: the stop token that ended it
@@ -108,6 +110,9 @@ struct GenerationRequest {
   std::string forced_failure;
   std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
   std::shared_ptr<EventChannel> events = std::make_shared<EventChannel>();
+  // Push a kStarted event once admitted and looked up in the prefix cache (the Anthropic stream
+  // reports the cache split in message_start). Off: only kToken and kFinish events.
+  bool announce_start = false;
   // Set by Engine::submit: the start of RequestTimings::queued_ms.
   std::chrono::steady_clock::time_point submitted_at{};
 };

@@ -25,6 +25,7 @@ struct Sequence {
   int32_t num_cached_prompt_tokens = 0;
   // Admitted, but num_cached_prompt_tokens waits for the tier loads in progress.
   bool cached_count_pending = false;
+  bool start_announced = false;  // its kStarted event was pushed (GenerationRequest::announce_start)
   // Its next prompt pages are being read from the disk tier: it computes nothing until they
   // land (or turn out to be gone), and num_computed stays at a page boundary meanwhile.
   bool tier_loading = false;

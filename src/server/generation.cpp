@@ -48,7 +48,8 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
 
   // The engine request of this stream, with the stream wired to its events; the caller submits
   // it (start_generations submits several at once). The output prefix (tool_choice prefill)
-  // goes through the text pipeline here, so its events reach the sink before any token's.
+  // goes through the text pipeline with the engine's first event (begin_output), so its events
+  // reach the sink after on_started and before any token's.
   GenerationRequest prepare() {
     GenerationRequest req;
     static std::atomic<uint64_t> next_id{1};
@@ -58,6 +59,7 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
     req.stop.max_new_tokens = spec_.max_tokens;
     req.stop.stop_token_ids = model_.stop_token_ids;
     req.stop.ignore_stop_tokens = spec_.ignore_eos;
+    req.announce_start = true;
     if (model_.test_script) model_.test_script->apply(&req);
     events_ = req.events;
     cancelled_ = req.cancelled;
@@ -78,7 +80,6 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
     if (log_level() <= LogLevel::kDebug)
       history_entry_ = ctx_.prompt_history().match_and_add(spec_.prompt, &common_prefix_);
     submitted_ = Clock::now();
-    answer_text(spec_.output_prefix);
     return req;
   }
 
@@ -245,14 +246,24 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
     sink_->on_finish(r);
   }
 
+  // Once, with the engine's first event for this request: the output prefix.
+  void begin_output() {
+    if (output_begun_) return;
+    output_begun_ = true;
+    answer_text(spec_.output_prefix);
+  }
+
   void drain() {
     while (!finished_) {
       auto e = events_->try_pop();
       if (!e) return;
-      if (e->kind == EngineEvent::Kind::kToken) {
-        on_token(*e);
-      } else {
-        on_finish(*e);
+      if (e->kind == EngineEvent::Kind::kStarted)
+        sink_->on_started(e->usage.prompt_tokens, e->usage.cached_prompt_tokens);
+      begin_output();
+      switch (e->kind) {
+        case EngineEvent::Kind::kStarted: break;
+        case EngineEvent::Kind::kToken: on_token(*e); break;
+        case EngineEvent::Kind::kFinish: on_finish(*e); break;
       }
     }
   }
@@ -281,6 +292,7 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
   bool stopped_by_string_ = false;
   std::string stop_string_;
   bool finished_ = false;
+  bool output_begun_ = false;  // begin_output() ran
   // Debug-level divergence log: this request's record in the prompt history, the longest
   // prefix it shared with earlier ones, and the tokens it generated.
   std::shared_ptr<PromptHistory::Entry> history_entry_;
@@ -315,6 +327,7 @@ class OwningSink : public GenerationSink {
  public:
   explicit OwningSink(std::shared_ptr<GenerationSink> inner) : inner_(std::move(inner)) {}
   void hold(std::shared_ptr<GenerationStream> stream) { stream_ = std::move(stream); }
+  void on_started(int32_t prompt, int32_t cached) override { inner_->on_started(prompt, cached); }
   void on_reasoning(std::string_view text) override { inner_->on_reasoning(text); }
   void on_text(std::string_view text) override { inner_->on_text(text); }
   void on_token(const SampleResult& s, std::string_view b) override { inner_->on_token(s, b); }

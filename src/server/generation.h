@@ -71,6 +71,12 @@ struct GenerationResult {
 class GenerationSink {
  public:
   virtual ~GenerationSink() = default;
+  // The engine admitted the request and looked its prompt up in the prefix cache, before its
+  // prefill: `cached_prompt_tokens` of `prompt_tokens` came from the cache. Before any output.
+  virtual void on_started(int32_t prompt_tokens, int32_t cached_prompt_tokens) {
+    (void)prompt_tokens;
+    (void)cached_prompt_tokens;
+  }
   virtual void on_reasoning(std::string_view text) = 0;
   virtual void on_text(std::string_view text) = 0;
   // Each sampled token, with its logprobs when the request asked for them (OpenAI logprobs).

@@ -60,6 +60,8 @@ class HttpExchange {
 
   // Runs `fn` on the server's I/O thread (where stream state lives without locks).
   virtual void post(std::function<void()> fn) = 0;
+  // Runs `fn` on the server's I/O thread once `delay` has passed.
+  virtual void post_after(std::chrono::milliseconds delay, std::function<void()> fn) = 0;
 };
 
 using Handler = std::function<void(std::shared_ptr<HttpExchange>)>;

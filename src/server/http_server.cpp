@@ -109,9 +109,12 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
   }
 
   void set_keepalive(std::chrono::milliseconds interval, std::string frame) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    keepalive_interval_ = interval;
-    keepalive_frame_ = std::move(frame);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      keepalive_interval_ = interval;
+      keepalive_frame_ = std::move(frame);
+    }
+    signal();  // a writer already parked re-reads its deadline
   }
 
   void note_output_origin(Clock::time_point t) override {
@@ -132,6 +135,13 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
   }
 
   void post(std::function<void()> fn) override { asio::post(executor_, std::move(fn)); }
+
+  void post_after(std::chrono::milliseconds delay, std::function<void()> fn) override {
+    auto timer = std::make_shared<asio::steady_timer>(executor_, delay);
+    timer->async_wait([timer, fn = std::move(fn)](beast::error_code e) {
+      if (!e) fn();
+    });
+  }
 
   // I/O thread: the client stopped reading and its unsent output passed the limit. Its
   // generations are cancelled (as for a client that hung up) and the connection is closed: the

@@ -43,8 +43,8 @@ async function post(url, body, headers = {}) {
 }
 
 // A streamed request's frames, checked for the invariants every stream must hold.
-async function streamFrames(url, body) {
-  const r = await post(url, { ...body, stream: true });
+async function streamFrames(url, body, headers = {}) {
+  const r = await post(url, { ...body, stream: true }, headers);
   assert.equal(r.status, 200, r.text);
   assert.match(r.headers.get("content-type"), /^text\/event-stream/);
   const frames = parseSse(r.text);
@@ -121,7 +121,9 @@ test("stream wire format: event lines, order, indices, usage", async () => {
   assert.equal(delta.delta.stop_reason, "max_tokens");
   assert.ok("stop_sequence" in delta.delta);
   assert.equal(delta.usage.output_tokens, 8);
-  assert.equal(delta.usage.input_tokens + delta.usage.cache_read_input_tokens, start.usage.input_tokens);
+  // message_start waits for the prefix-cache lookup: it splits the prompt as message_delta does.
+  assert.equal(delta.usage.input_tokens, start.usage.input_tokens);
+  assert.equal(delta.usage.cache_read_input_tokens, start.usage.cache_read_input_tokens);
   const text = frames.filter((f) => f.event === "content_block_delta").map((f) => f.data.delta.text).join("");
   assert.ok(text.length > 0);
   // One message_start and one message_stop; a text block opens empty, as Anthropic's do.
@@ -129,6 +131,32 @@ test("stream wire format: event lines, order, indices, usage", async () => {
   assert.equal(frames.filter((f) => f.event === "message_stop").length, 1);
   assert.deepEqual(frames.find((f) => f.event === "content_block_start").data,
                    { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } });
+});
+
+test("a follow-up turn's message_start reports its prompt read from the cache, before the prefill", async () => {
+  // The prefix cache is on for `authed` only. An agent's second request repeats the first one's
+  // prompt and adds to it.
+  const key = { "x-api-key": "sekret" };
+  const history = [{ role: "user", content: `cache split ${Date.now()}: ` + "read the file and fix the bug. ".repeat(40) }];
+  const body = (messages) => ({ model: MODEL, max_tokens: 4, temperature: 0, messages });
+  const count = async (messages) =>
+    JSON.parse((await post(`${authed.url}/v1/messages/count_tokens`, { model: MODEL, messages }, key)).text).input_tokens;
+  const first = await streamFrames(`${authed.url}/v1/messages`, body(history), key);
+  const firstStart = first[0].data.message.usage;
+  assert.equal(firstStart.cache_read_input_tokens, 0);
+  assert.equal(firstStart.input_tokens, await count(history));
+  const text = first.filter((f) => f.event === "content_block_delta").map((f) => f.data.delta.text).join("");
+  const turn2 = [...history, { role: "assistant", content: text }, { role: "user", content: "and run the tests" }];
+  const second = await streamFrames(`${authed.url}/v1/messages`, body(turn2), key);
+  checkSequence(second);
+  const start = second[0].data.message.usage;
+  const delta = second.find((f) => f.event === "message_delta").data.usage;
+  // Turn 1's prompt, whole pages of 16 tokens of it, is read from the cache.
+  assert.ok(start.cache_read_input_tokens >= 16 * Math.floor((firstStart.input_tokens - 16) / 16),
+            `turn 2's message_start: ${JSON.stringify(start)}, turn 1's prompt ${firstStart.input_tokens} tokens`);
+  assert.equal(start.input_tokens + start.cache_read_input_tokens, await count(turn2));
+  assert.equal(start.cache_read_input_tokens, delta.cache_read_input_tokens);
+  assert.equal(start.input_tokens, delta.input_tokens);
 });
 
 test("?beta=true is accepted (Claude Code's path)", async () => {

@@ -16,9 +16,28 @@ void MessageStream::send(std::string_view event, const ordered_json& data) {
   exchange_->write(sse_frame(event, data));
 }
 
-void MessageStream::begin(int32_t prompt_tokens) {
+void MessageStream::begin(int32_t prompt_tokens, std::chrono::milliseconds wait,
+                          std::chrono::milliseconds ping_interval) {
   prompt_tokens_ = prompt_tokens;
+  ping_interval_ = ping_interval;
   exchange_->start_stream(200, "text/event-stream");
+  if (wait <= std::chrono::milliseconds::zero()) {
+    send_start(0);
+    return;
+  }
+  exchange_->post_after(wait, [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->send_start(0);
+  });
+}
+
+void MessageStream::on_started(int32_t prompt_tokens, int32_t cached_prompt_tokens) {
+  prompt_tokens_ = prompt_tokens;
+  send_start(cached_prompt_tokens);
+}
+
+void MessageStream::send_start(int32_t cached) {
+  if (started_) return;
+  started_ = true;
   send("message_start",
        {{"type", "message_start"},
         {"message",
@@ -29,11 +48,14 @@ void MessageStream::begin(int32_t prompt_tokens) {
           {"content", ordered_json::array()},
           {"stop_reason", nullptr},
           {"stop_sequence", nullptr},
-          {"usage", usage(prompt_tokens, 0, 0)}}}});
+          {"usage", usage(prompt_tokens_, cached, 0)}}}});
   send("ping", {{"type", "ping"}});
+  if (ping_interval_ > std::chrono::milliseconds::zero())
+    exchange_->set_keepalive(ping_interval_, "event: ping\ndata: {\"type\": \"ping\"}\n\n");
 }
 
 void MessageStream::open(Block block) {
+  send_start(0);
   if (open_ == block) return;
   close();
   ordered_json start = block == Block::kThinking
@@ -84,6 +106,7 @@ void MessageStream::on_text(std::string_view text) {
 }
 
 void MessageStream::on_tool_call_begin(int, std::string_view name) {
+  send_start(0);
   close();
   send("content_block_start",
        {{"type", "content_block_start"},
@@ -106,6 +129,8 @@ void MessageStream::on_tool_call_end(int, bool, std::string_view) {
 }
 
 void MessageStream::on_finish(const GenerationResult& result) {
+  // Failed (or ended) before admission: message_start goes now. Cancelled: nobody listens.
+  if (result.stop != StopKind::kCancelled) send_start(0);
   if (result.stop == StopKind::kCancelled) {
     exchange_->end();
     return;

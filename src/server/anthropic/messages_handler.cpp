@@ -12,6 +12,13 @@
 
 namespace agentserve::server::anthropic {
 
+namespace {
+// How long a streamed answer's message_start waits for the engine's prefix-cache lookup (so its
+// usage can report the cache split) before going out without it: admission takes one engine
+// step at most unless every slot is taken, and a client should see the message begin at once.
+constexpr std::chrono::milliseconds kStartWait{1000};
+}  // namespace
+
 void handle_messages(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange) {
   auto prepared = prepare_request(ctx, *exchange, BodyKind::kMessages);
   if (!prepared) return;
@@ -36,9 +43,9 @@ void handle_messages(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange)
       none.stop = StopKind::kMaxTokens;
       none.prompt_tokens = prompt_tokens;
       if (r.stream) {
-        MessageStream stream(exchange, r.model, false);
-        stream.begin(prompt_tokens);
-        stream.on_finish(none);
+        auto stream = std::make_shared<MessageStream>(exchange, r.model, false);
+        stream->begin(prompt_tokens);
+        stream->on_finish(none);
       } else {
         exchange->respond(200, "application/json",
                           message_body(r.model, nlohmann::ordered_json::array(), none, false)
@@ -62,9 +69,7 @@ void handle_messages(ServerContext& ctx, std::shared_ptr<HttpExchange> exchange)
                                        ctx.options().prompt_hygiene);
     if (r.stream) {
       auto stream = std::make_shared<MessageStream>(exchange, r.model, budget->clamped);
-      // Claude Code aborts a stream that stays silent for 300 s; a long prefill must not.
-      exchange->set_keepalive(ctx.options().ping_interval, "event: ping\ndata: {\"type\": \"ping\"}\n\n");
-      stream->begin(prompt_tokens);
+      stream->begin(prompt_tokens, kStartWait, ctx.options().ping_interval);
       start_generation(ctx, exchange, model, std::move(spec), stream);
     } else {
       start_generation(ctx, exchange, model, std::move(spec),

@@ -429,5 +429,76 @@ TEST(Engine, PrefixCacheReuseFollowsTheModel) {
   EXPECT_GT(cached, 0);
 }
 
+// A request that asks for it gets one kStarted event, before its first token, with its prompt
+// length and the cached count its finish reports — also when it waited in the queue and when
+// it was preempted and readmitted; one that does not ask gets none, and one the engine rejects
+// gets only its error.
+TEST(Engine, AnnouncedStartCarriesTheCacheSplitBeforeAnyToken) {
+  const unsigned seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937 rng(seed);
+  int64_t cached = 0, announced = 0, preempted = 0;
+  for (int round = 0; round < 10; ++round) {
+    const int32_t page_size = 1 + static_cast<int32_t>(rng() % 6);
+    const int32_t num_pages = 16 + static_cast<int32_t>(rng() % 24);
+    HistoryBackend backend(page_size, num_pages);
+    EngineOptions opts;
+    opts.max_batch_tokens = 4 + static_cast<int32_t>(rng() % 24);
+    opts.max_running = 1 + static_cast<int32_t>(rng() % 6);
+    opts.check_integrity = true;
+    Engine engine(&backend, opts);
+    const int32_t capacity = page_size * num_pages;
+    std::vector<int32_t> shared(static_cast<size_t>(capacity / 4));
+    for (auto& t : shared) t = static_cast<int32_t>(rng() % kVocab);
+    for (int wave = 0; wave < 3; ++wave) {
+      struct Sent {
+        int32_t prompt_tokens;
+        bool announce;
+        std::shared_ptr<EventChannel> events;
+      };
+      std::vector<Sent> sent;
+      for (int i = 0; i < 8; ++i) {
+        std::vector<int32_t> prompt = shared;
+        for (int k = static_cast<int>(rng() % (capacity / 4)); k >= 0; --k)
+          prompt.push_back(static_cast<int32_t>(rng() % kVocab));
+        if (i == 7) prompt.assign(static_cast<size_t>(capacity + 1), 3);  // longer than the context
+        auto req = greedy_request(static_cast<uint64_t>(wave * 10 + i), prompt, 1 + static_cast<int32_t>(rng() % 9));
+        req.announce_start = i == 7 || rng() % 2 == 0;
+        sent.push_back({static_cast<int32_t>(prompt.size()), req.announce_start, req.events});
+        engine.submit(std::move(req));
+      }
+      engine.run_until_idle();
+      for (const Sent& s : sent) {
+        std::vector<EngineEvent> events;
+        while (auto e = s.events->try_pop()) events.push_back(std::move(*e));
+        ASSERT_FALSE(events.empty());
+        const EngineEvent& finish = events.back();
+        ASSERT_EQ(finish.kind, EngineEvent::Kind::kFinish);
+        preempted += finish.timings.preemptions;
+        int starts = 0;
+        for (const EngineEvent& e : events) starts += e.kind == EngineEvent::Kind::kStarted;
+        if (finish.reason == FinishReason::kError) {
+          EXPECT_EQ(starts, 0);
+          continue;
+        }
+        if (!s.announce) {
+          EXPECT_EQ(starts, 0);
+          continue;
+        }
+        ASSERT_EQ(starts, 1);
+        ASSERT_EQ(events.front().kind, EngineEvent::Kind::kStarted);
+        EXPECT_EQ(events.front().usage.prompt_tokens, s.prompt_tokens);
+        EXPECT_EQ(events.front().usage.cached_prompt_tokens, finish.usage.cached_prompt_tokens);
+        cached += finish.usage.cached_prompt_tokens;
+        ++announced;
+      }
+    }
+    ASSERT_EQ(engine.check_integrity(), "");
+  }
+  EXPECT_GT(announced, 0);
+  EXPECT_GT(cached, 0);
+  EXPECT_GT(preempted, 0);
+}
+
 }  // namespace
 }  // namespace agentserve
