@@ -106,13 +106,20 @@ int run_serve(ServeArgs a) {
                               static_cast<double>(cs.disk.capacity_bytes) / (1 << 30), cs.disk_dir,
                               cs.disk.pages, static_cast<double>(cs.disk.bytes) / 1e9);
   }
+  std::string cors = "no web page may call the API (--cors-origin ORIGIN allows one)";
+  if (!a.server.cors_origins.empty()) {
+    cors = "pages from";
+    for (const std::string& o : a.server.cors_origins) cors += " " + o;
+    cors += " may call the API (CORS)";
+  }
   std::fprintf(stderr,
                "\nagentserve %s is serving %s on %s\n"
                "  model     %s (%s, %.2fB parameters), context %d tokens\n"
                "  backend   %s, KV cache %.2f GB\n"
                "  KV tiers  %s\n"
                "  tools     %s\n"
-               "  auth      %s\n\n"
+               "  auth      %s\n"
+               "  browsers  %s\n\n"
                "Point Claude Code at it:\n"
                "  ANTHROPIC_BASE_URL=%s ANTHROPIC_AUTH_TOKEN=%s "
                "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 claude\n"
@@ -124,7 +131,7 @@ int run_serve(ServeArgs a) {
                rt.backend->name().c_str(), static_cast<double>(rt.backend->kv_pool_bytes()) / 1e9,
                kv_tiers.c_str(), describe_tool_format(model.tool_format, a.tool_format).c_str(),
                a.server.api_key.empty() ? "none (any key is accepted)" : "API key required",
-               url.c_str(), a.server.api_key.empty() ? "dummy" : "<your key>", url.c_str(),
+               cors.c_str(), url.c_str(), a.server.api_key.empty() ? "dummy" : "<your key>", url.c_str(),
                a.server.api_key.empty() ? "dummy" : "<your key>");
   std::fflush(stderr);
   http.run();
@@ -182,6 +189,9 @@ void add_serve_command(CLI::App& app, int* exit_code) {
                   "body); past it 408 and the connection is closed")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
+  cmd->add_option("--cors-origin", a->server.cors_origins,
+                  "Let web pages from this origin call the API from a browser, e.g. "
+                  "http://localhost:3000 (repeatable; * for any; default: none)");
   cmd->add_option("--tool-format", a->tool_format,
                   "How the model writes tool calls (parsed into the APIs' tool calls): auto "
                   "(default: detected from the chat template) or one of: " + tools::format_names());

@@ -24,6 +24,7 @@
 #include "base/thread_name.h"
 #include "base/thread_priority.h"
 #include "server/api_errors.h"
+#include "server/cors.h"
 #include "server/metrics.h"
 #include "server/random_id.h"
 
@@ -53,6 +54,13 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
       : executor_(ex), wake_(ex), request_(std::move(request)), metrics_(metrics), max_unsent_(max_unsent) {}
 
   const HttpRequest& request() const override { return request_; }
+
+  // Headers every answer to this request carries (CORS), whatever the handler answers. Set
+  // before the handler runs; the writer reads them once the answer is there.
+  void add_headers(Headers headers) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& h : headers) extra_headers_.push_back(std::move(h));
+  }
 
   void respond(int status, std::string content_type, std::string body, Headers headers) override {
     {
@@ -195,9 +203,10 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
       if (gone_.load()) co_return -1;
       if (mode == Mode::kFull) {
         http::response<http::string_body> res{static_cast<http::status>(status_), 11};
-        res.set(http::field::content_type, content_type_);
+        if (!content_type_.empty()) res.set(http::field::content_type, content_type_);
         res.set("request-id", request_.request_id);
         for (const auto& [k, v] : headers_) res.set(k, v);
+        for (const auto& [k, v] : extra_headers_) res.set(k, v);
         res.keep_alive(keep_alive);
         if (request_.method == "HEAD") {
           res.content_length(body_.size());  // what GET would send; no body follows
@@ -215,6 +224,7 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
           res.set(http::field::cache_control, "no-cache");
           res.set("request-id", request_.request_id);
           for (const auto& [k, v] : headers_) res.set(k, v);
+          for (const auto& [k, v] : extra_headers_) res.set(k, v);
           res.keep_alive(keep_alive);
           res.chunked(true);
           http::response_serializer<http::empty_body> sr{res};
@@ -382,6 +392,7 @@ class BeastExchange : public HttpExchange, public std::enable_shared_from_this<B
   int status_ = 200;
   std::string content_type_, body_, pending_, keepalive_frame_;
   Headers headers_;
+  Headers extra_headers_;  // add_headers()
   bool ended_ = false;
   bool stuck_ = false;  // unsent output passed max_unsent_
   bool signalled_ = false;
@@ -496,6 +507,16 @@ class RequestDeadline {
   std::shared_ptr<State> state_;
 };
 
+// One warning per browser request refused for its origin, at most one a second: the page sees
+// only a "CORS error", so the server's log has to say which origin to allow.
+void log_cross_origin_refused(const HttpRequest& req) {
+  static OncePerSecond gate;
+  int64_t left_out = 0;
+  if (!gate.admit(&left_out)) return;
+  AS_LOG_WARN("{} {} {}: refused a browser request from origin {} (allow it with --cors-origin){}",
+              req.request_id, req.method, req.path, req.header("origin"), left_out_note(left_out, "refused "));
+}
+
 // One warning per request that did not arrive in time, at most one a second (many stalled
 // connections at once would otherwise fill the log).
 void log_timed_out(const HttpRequest& req, bool header_done, std::chrono::seconds limit) {
@@ -518,6 +539,7 @@ std::string endpoint_label(const HttpRequest& req, bool routed) {
 struct HttpServer::Impl {
   ServerContext& ctx;
   const Router& router;
+  const CorsPolicy cors;
   // ios[0] also runs the acceptor and the signal handler.
   std::vector<std::unique_ptr<asio::io_context>> ios;
   asio::io_context& io;
@@ -536,7 +558,7 @@ struct HttpServer::Impl {
   }
 
   Impl(ServerContext& c, const Router& r)
-      : ctx(c), router(r), ios(make_ios(c.options().io_threads)), io(*ios[0]) {}
+      : ctx(c), router(r), cors(c.options().cors_origins), ios(make_ios(c.options().io_threads)), io(*ios[0]) {}
 
   // Runs ios[i] on the calling thread until stopped.
   void run_io(size_t i) {
@@ -681,7 +703,19 @@ struct HttpServer::Impl {
       bool path_known = false;
       const Handler* handler = router.find(r.method, r.path, &rest, &path_known);
       const bool open = r.path == "/health" || (r.method == "HEAD" && r.path == "/");
-      if (!open && !authorized(r, ctx.options().api_key)) {
+      // A browser's preflight carries no credentials: it is answered before the key check.
+      const std::optional<CorsPolicy::Preflight> preflight = cors.preflight(r);
+      ex->add_headers(cors.response_headers(r));
+      if (preflight && preflight->status != 204) {
+        log_cross_origin_refused(r);
+        respond_error(*ex, api_family_of(r),
+                      {preflight->status,
+                       "origin " + std::string(r.header("origin")) +
+                           " may not call this server from a browser (agentserve serve --cors-origin)",
+                       "", ""});
+      } else if (preflight) {
+        ex->respond(preflight->status, "", "", preflight->headers);
+      } else if (!open && !authorized(r, ctx.options().api_key)) {
         log_refused(r);
         respond_error(*ex, api_family_of(r),
                       {401, "invalid or missing API key (send x-api-key or Authorization: Bearer)",
@@ -700,7 +734,8 @@ struct HttpServer::Impl {
       }
       const int status = co_await ex->serve(socket, keep_alive);
       ex->stop_watching(socket);
-      ctx.metrics().count_request(endpoint_label(r, handler != nullptr), status < 0 ? 499 : status);
+      ctx.metrics().count_request(endpoint_label(r, handler != nullptr || preflight.has_value()),
+                                  status < 0 ? 499 : status);
       if (status < 0 || !keep_alive) co_return;
     }
   }

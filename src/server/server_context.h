@@ -32,6 +32,8 @@ struct ServerOptions {
   // trickles it) would otherwise hold its connection and descriptor for ever. An idle
   // keep-alive connection between requests is not limited.
   std::chrono::seconds request_timeout{120};
+  // Origins whose web pages may call the API from a browser (CORS; "*": any). Empty: none.
+  std::vector<std::string> cors_origins;
   std::chrono::milliseconds ping_interval{5000};  // keep-alive frames during long prefills
   // Output one streamed response may hold for a client that stopped reading (beyond what the
   // kernel's socket buffers took). Past it the client is taken as stuck: its generation is
