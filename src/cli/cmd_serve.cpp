@@ -95,7 +95,7 @@ int run_serve(ServeArgs a) {
   if (Status st = http.listen(); !st.ok()) return report_error("serve", st.error());
 
   rt.engine->start();
-  const std::string url = "http://" + a.server.host + ":" + std::to_string(http.port());
+  const std::string url = http.client_url();
   // Where the KV cache spills and what a restart found there.
   std::string kv_tiers = "off";
   if (rt.engine->kv_tiers() != nullptr) {
@@ -125,7 +125,9 @@ int run_serve(ServeArgs a) {
                "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 claude\n"
                "Point an OpenAI client at it:\n"
                "  OPENAI_BASE_URL=%s/v1 OPENAI_API_KEY=%s\n\n",
-               AGENTSERVE_VERSION, model.id.c_str(), url.c_str(), rt.model_dir.c_str(),
+               AGENTSERVE_VERSION, model.id.c_str(),
+               (url + (http.on_every_interface() ? " (and every other interface)" : "")).c_str(),
+               rt.model_dir.c_str(),
                rt.model->config.architecture.c_str(),
                static_cast<double>(rt.model->config.num_parameters()) / 1e9, model.max_context,
                rt.backend->name().c_str(), static_cast<double>(rt.backend->kv_pool_bytes()) / 1e9,

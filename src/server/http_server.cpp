@@ -546,6 +546,7 @@ struct HttpServer::Impl {
   tcp::acceptor acceptor{io};
   asio::signal_set signals{io, SIGINT, SIGTERM};
   int bound_port = 0;
+  asio::ip::address bound_address;
   size_t next_io = 0;
   std::mutex clocks_mutex;
   std::vector<clockid_t> io_clocks;  // CPU clocks of the running I/O threads
@@ -792,10 +793,23 @@ Status HttpServer::listen() {
     }
   }
   beast::error_code ec;
-  const auto address = asio::ip::make_address(impl_->ctx.options().host, ec);
-  if (ec)
-    return make_error(ErrorKind::kInvalidArgument,
-                      "--host " + impl_->ctx.options().host + " is not an IP address");
+  const std::string& host = impl_->ctx.options().host;
+  asio::ip::address address = asio::ip::make_address(host, ec);
+  if (ec) {
+    // A name ("localhost", the machine's own name): its first IPv4 address, else its first.
+    tcp::resolver resolver(impl_->io);
+    const auto results = resolver.resolve(host, "", ec);
+    if (ec || results.empty())
+      return make_error(ErrorKind::kInvalidArgument,
+                        "--host " + host + " is neither an IP address nor a name this machine resolves" +
+                            (ec ? ": " + ec.message() : std::string()));
+    address = results.begin()->endpoint().address();
+    for (const auto& r : results)
+      if (r.endpoint().address().is_v4()) {
+        address = r.endpoint().address();
+        break;
+      }
+  }
   const tcp::endpoint endpoint(address, static_cast<uint16_t>(impl_->ctx.options().port));
   impl_->acceptor.open(endpoint.protocol(), ec);
   if (!ec) impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
@@ -806,10 +820,22 @@ Status HttpServer::listen() {
                                           std::to_string(impl_->ctx.options().port) + ": " +
                                           ec.message());
   impl_->bound_port = impl_->acceptor.local_endpoint().port();
+  impl_->bound_address = address;
   return {};
 }
 
 int HttpServer::port() const { return impl_->bound_port; }
+
+std::string HttpServer::client_url() const {
+  asio::ip::address a = impl_->bound_address;
+  // Bound to every interface: clients on this machine reach it on loopback.
+  if (a.is_unspecified()) a = a.is_v4() ? asio::ip::address(asio::ip::address_v4::loopback())
+                                        : asio::ip::address(asio::ip::address_v6::loopback());
+  const std::string host = a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
+  return "http://" + host + ":" + std::to_string(impl_->bound_port);
+}
+
+bool HttpServer::on_every_interface() const { return impl_->bound_address.is_unspecified(); }
 
 void HttpServer::run() {
   impl_->signals.async_wait([this](beast::error_code, int signo) {

@@ -22,8 +22,13 @@ class HttpServer {
   ~HttpServer();
 
   // Binds the listening socket (port 0 picks a free one); fails when the address is taken.
+  // --host may be an IPv4 or IPv6 address or a name (its first IPv4 address is taken).
   Status listen();
   int port() const;
+  // After listen(): the base URL a client on this machine uses ("http://127.0.0.1:8080",
+  // "http://[::1]:8080"; loopback when bound to every interface).
+  std::string client_url() const;
+  bool on_every_interface() const;
   // Serves until stop(), SIGINT or SIGTERM; the calling thread is the first I/O thread.
   void run();
   void stop();  // any thread

@@ -48,7 +48,7 @@ test("a header that stops half way gets 408 in the OpenAI shape and the connecti
   assert.equal(body.error.type, "invalid_request_error");
   assert.equal(body.error.code, "request_timeout");
   assert.match(body.error.message, /did not arrive whole within 1 s .*--request-timeout/);
-  assert.match(srv.log(), /\(header incomplete\): the request did not arrive whole within 1 s \(header incomplete\)/);
+  await srv.waitForLog(/\(header incomplete\): the request did not arrive whole within 1 s \(header incomplete\)/);
 });
 
 test("a body that stops short gets 408 in the Anthropic shape on /v1/messages", async () => {
@@ -64,7 +64,7 @@ test("a body that stops short gets 408 in the Anthropic shape on /v1/messages", 
   assert.equal(err.error.type, "invalid_request_error");
   assert.match(err.error.message, /within 1 s/);
   assert.match(err.request_id, /^req_/);
-  assert.match(srv.log(), /POST \/v1\/messages: the request did not arrive whole within 1 s \(body incomplete\)/);
+  await srv.waitForLog(/POST \/v1\/messages: the request did not arrive whole within 1 s \(body incomplete\)/);
 });
 
 test("a request trickled in within the limit is answered", async () => {

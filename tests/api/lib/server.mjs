@@ -109,7 +109,7 @@ export async function startServer({ model = "qwen3-tiny", modelDir = null, args 
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start in 60 s:\n${log}`)), 60000);
     const check = () => {
-      const m = log.match(/is serving \S+ on (http:\/\/[\d.]+:\d+)/);
+      const m = log.match(/is serving \S+ on (http:\/\/(?:[\d.]+|\[[0-9a-f:]+\]):\d+)/);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]);
@@ -127,6 +127,16 @@ export async function startServer({ model = "qwen3-tiny", modelDir = null, args 
     modelDir: dir,
     modelId: path.basename(dir),
     log: () => log,
+    // Resolves with the log once it matches `re`; rejects after `ms` (the server writes its log
+    // to a pipe, which may arrive after the HTTP answer that followed the line).
+    async waitForLog(re, ms = 5000) {
+      const deadline = Date.now() + ms;
+      while (!re.test(log)) {
+        if (Date.now() > deadline) throw new Error(`no log line matching ${re} in:\n${log.slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return log;
+    },
     exited,
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
