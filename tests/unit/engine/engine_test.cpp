@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <future>
+#include <memory>
 #include <random>
 #include <thread>
 
@@ -115,6 +116,35 @@ GenerationRequest greedy_request(uint64_t id, std::vector<int32_t> prompt, int32
   r.sampling.temperature = 0.0f;
   r.stop.max_new_tokens = n;
   return r;
+}
+
+// The randomized engine tests' setting: a HistoryBackend with a random page size and a pool of
+// min_pages + [0, extra_pages) pages, and an engine on it with a random batch budget
+// (4 + [0, extra_batch) tokens) and 1-6 sequences at once, checking its integrity every step.
+struct RandomEngine {
+  int32_t page_size = 0, num_pages = 0;
+  std::unique_ptr<HistoryBackend> backend;
+  std::unique_ptr<Engine> engine;
+  int32_t capacity() const { return page_size * num_pages; }
+};
+
+RandomEngine random_engine(std::mt19937& rng, int32_t min_pages, int32_t extra_pages, int32_t extra_batch) {
+  RandomEngine r;
+  r.page_size = 1 + static_cast<int32_t>(rng() % 6);
+  r.num_pages = min_pages + static_cast<int32_t>(rng() % static_cast<uint32_t>(extra_pages));
+  r.backend = std::make_unique<HistoryBackend>(r.page_size, r.num_pages);
+  EngineOptions opts;
+  opts.max_batch_tokens = 4 + static_cast<int32_t>(rng() % static_cast<uint32_t>(extra_batch));
+  opts.max_running = 1 + static_cast<int32_t>(rng() % 6);
+  opts.check_integrity = true;
+  r.engine = std::make_unique<Engine>(r.backend.get(), opts);
+  return r;
+}
+
+std::vector<int32_t> random_tokens(std::mt19937& rng, int32_t n) {
+  std::vector<int32_t> t(static_cast<size_t>(n));
+  for (auto& x : t) x = static_cast<int32_t>(rng() % kVocab);
+  return t;
 }
 
 // The engine yields its CPU while a consumer on another thread has not taken an earlier event of
@@ -383,17 +413,10 @@ TEST(Engine, PrefixCacheReuseFollowsTheModel) {
   std::mt19937 rng(seed);
   int64_t cached = 0;
   for (int round = 0; round < 10; ++round) {
-    const int32_t page_size = 1 + static_cast<int32_t>(rng() % 6);
-    const int32_t num_pages = 24 + static_cast<int32_t>(rng() % 40);
-    HistoryBackend backend(page_size, num_pages);
-    EngineOptions opts;
-    opts.max_batch_tokens = 4 + static_cast<int32_t>(rng() % 40);
-    opts.max_running = 1 + static_cast<int32_t>(rng() % 6);
-    opts.check_integrity = true;
-    Engine engine(&backend, opts);
-    const int32_t capacity = page_size * num_pages;
-    std::vector<int32_t> system(static_cast<size_t>(capacity / 3));
-    for (auto& t : system) t = static_cast<int32_t>(rng() % kVocab);
+    RandomEngine setup = random_engine(rng, 24, 40, 40);
+    Engine& engine = *setup.engine;
+    const int32_t capacity = setup.capacity();
+    const std::vector<int32_t> system = random_tokens(rng, capacity / 3);
     std::vector<std::vector<int32_t>> conversations;
     for (int wave = 0; wave < 4; ++wave) {
       struct Sent {
@@ -441,17 +464,10 @@ TEST(Engine, AnnouncedStartCarriesTheCacheSplitBeforeAnyToken) {
   // Ten rounds, and more until one has preempted a sequence (most do; some draw too little
   // pressure, e.g. one sequence at a time).
   for (int round = 0; round < 10 || (preempted == 0 && round < 100); ++round) {
-    const int32_t page_size = 1 + static_cast<int32_t>(rng() % 6);
-    const int32_t num_pages = 16 + static_cast<int32_t>(rng() % 24);
-    HistoryBackend backend(page_size, num_pages);
-    EngineOptions opts;
-    opts.max_batch_tokens = 4 + static_cast<int32_t>(rng() % 24);
-    opts.max_running = 1 + static_cast<int32_t>(rng() % 6);
-    opts.check_integrity = true;
-    Engine engine(&backend, opts);
-    const int32_t capacity = page_size * num_pages;
-    std::vector<int32_t> shared(static_cast<size_t>(capacity / 4));
-    for (auto& t : shared) t = static_cast<int32_t>(rng() % kVocab);
+    RandomEngine setup = random_engine(rng, 16, 24, 24);
+    Engine& engine = *setup.engine;
+    const int32_t capacity = setup.capacity();
+    const std::vector<int32_t> shared = random_tokens(rng, capacity / 4);
     for (int wave = 0; wave < 3; ++wave) {
       struct Sent {
         int32_t prompt_tokens;
