@@ -45,6 +45,10 @@ std::optional<CorsPolicy::Preflight> CorsPolicy::preflight(const HttpRequest& re
   // and the SDKs send their own (x-api-key, anthropic-version, x-stainless-*).
   if (const std::string_view asked = request.header("access-control-request-headers"); !asked.empty())
     p.headers.emplace_back("Access-Control-Allow-Headers", std::string(asked));
+  // Chrome asks before a public site's page may reach a server on the user's machine or network
+  // (Private Network Access); the origin was allowed for exactly that.
+  if (request.header("access-control-request-private-network") == "true")
+    p.headers.emplace_back("Access-Control-Allow-Private-Network", "true");
   p.headers.emplace_back("Access-Control-Max-Age", kPreflightMaxAge);
   return p;
 }

@@ -61,6 +61,13 @@ TEST(Cors, PreflightAllowsTheAskedHeadersOrRefuses) {
   EXPECT_EQ(header(ok->headers, "Access-Control-Allow-Headers"), "content-type,x-api-key,anthropic-version");
   EXPECT_NE(header(ok->headers, "Access-Control-Allow-Methods").find("POST"), std::string::npos);
   EXPECT_EQ(header(ok->headers, "Access-Control-Max-Age"), "600");
+  EXPECT_EQ(header(ok->headers, "Access-Control-Allow-Private-Network"), "");  // not asked
+  // A public site's page reaching this machine (Chrome's Private Network Access) asks too.
+  auto pna = p.preflight(request("OPTIONS", {{"origin", "http://localhost:3000"},
+                                             {"access-control-request-method", "POST"},
+                                             {"access-control-request-private-network", "true"}}));
+  ASSERT_TRUE(pna);
+  EXPECT_EQ(header(pna->headers, "Access-Control-Allow-Private-Network"), "true");
   auto refused = p.preflight(request("OPTIONS", {{"origin", "http://evil"}, {"access-control-request-method", "POST"}}));
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 403);
