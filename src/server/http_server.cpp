@@ -735,7 +735,8 @@ struct HttpServer::Impl {
       }
       const int status = co_await ex->serve(socket, keep_alive);
       ex->stop_watching(socket);
-      ctx.metrics().count_request(endpoint_label(r, handler != nullptr || preflight.has_value()),
+      // Preflights are labelled by path only where the path exists (any path may be asked).
+      ctx.metrics().count_request(endpoint_label(r, handler != nullptr || (preflight && path_known)),
                                   status < 0 ? 499 : status);
       if (status < 0 || !keep_alive) co_return;
     }

@@ -40,6 +40,12 @@ test("a preflight from an allowed origin is answered without the API key", async
   assert.equal(r.headers.get("access-control-max-age"), "600");
   assert.equal(r.headers.get("vary"), "Origin");
   assert.equal(await r.text(), "");
+  // Any path may be asked about: only existing ones become a metrics label.
+  assert.equal((await preflight(cors, PAGE, "/no/such/path-12345")).status, 204);
+  const metrics = await (await fetch(`${cors.url}/metrics`, { headers: { "x-api-key": "k" } })).text();
+  assert.match(metrics, /agentserve_requests_total\{endpoint="OPTIONS \/v1\/messages",status="204"\} \d+/);
+  assert.match(metrics, /agentserve_requests_total\{endpoint="OPTIONS \(unrouted\)",status="204"\} \d+/);
+  assert.doesNotMatch(metrics, /path-12345/);
 });
 
 test("a preflight from another origin is refused, and the log names the origin", async () => {
