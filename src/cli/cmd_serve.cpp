@@ -152,7 +152,10 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("serve", "Serve the OpenAI and Anthropic APIs over HTTP");
   auto a = std::make_shared<ServeArgs>();
   add_runtime_options(cmd, &a->runtime);
-  cmd->add_option("--host", a->server.host, "Address to listen on")->capture_default_str();
+  cmd->add_option("--host", a->server.host,
+                  "Address to listen on: IPv4, IPv6 or a name (localhost); 0.0.0.0 or :: for "
+                  "every interface")
+      ->capture_default_str();
   cmd->add_option("--port", a->server.port, "Port (0: any free one)")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
