@@ -4,6 +4,7 @@
 // engine time of the same batch served over HTTP against: the difference is what the server
 // costs decoding.
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -142,26 +143,21 @@ int run_bench_batch(BenchBatchArgs a) {
   if (generated < 0) return 1;
   const double busy = static_cast<double>(after.busy_micros - before.busy_micros) / 1e6;
   const int64_t steps = after.steps - before.steps;
+  const auto per = [](double a, int64_t b) { return b > 0 ? a / static_cast<double>(b) : 0.0; };
+  nlohmann::ordered_json out = {
+      {"streams", a.streams}, {"tokens_per_stream", a.tokens}, {"prompt_tokens", a.prompt_tokens},
+      {"temperature", a.temperature}, {"generated_tokens", generated}, {"engine_steps", steps},
+      {"engine_busy_s", busy}, {"engine_ms_per_step", 1000 * per(busy, steps)},
+      {"tokens_per_step", per(static_cast<double>(generated), steps)},
+      {"engine_us_per_token", 1e6 * per(busy, generated)}, {"wall_s", wall}, {"steady_steps", nullptr}};
   // In the steady window every step made `streams` tokens.
-  const int64_t steady_steps = steady.complete ? steady.end.steps - steady.start.steps : 0;
-  const double steady_busy = static_cast<double>(steady.end.busy_micros - steady.start.busy_micros) / 1e6;
-  std::string steady_json = "\"steady_steps\": null";
-  if (steady_steps > 0) {
-    steady_json = "\"steady_steps\": " + std::to_string(steady_steps) +
-                  ", \"steady_engine_ms_per_step\": " + std::to_string(1000 * steady_busy / static_cast<double>(steady_steps)) +
-                  ", \"steady_engine_us_per_token\": " +
-                  std::to_string(1e6 * steady_busy / static_cast<double>(steady_steps * a.streams));
+  if (const int64_t n = steady.complete ? steady.end.steps - steady.start.steps : 0; n > 0) {
+    const double b = static_cast<double>(steady.end.busy_micros - steady.start.busy_micros) / 1e6;
+    out["steady_steps"] = n;
+    out["steady_engine_ms_per_step"] = 1000 * per(b, n);
+    out["steady_engine_us_per_token"] = 1e6 * per(b, n * a.streams);
   }
-  std::printf(
-      "{\"streams\": %d, \"tokens_per_stream\": %d, \"prompt_tokens\": %d, \"temperature\": %g, "
-      "\"generated_tokens\": %lld, \"engine_steps\": %lld, \"engine_busy_s\": %.3f, "
-      "\"engine_ms_per_step\": %.2f, \"tokens_per_step\": %.1f, \"engine_us_per_token\": %.1f, "
-      "\"wall_s\": %.3f, %s}\n",
-      a.streams, a.tokens, a.prompt_tokens, static_cast<double>(a.temperature),
-      static_cast<long long>(generated), static_cast<long long>(steps), busy,
-      steps > 0 ? 1000 * busy / static_cast<double>(steps) : 0.0,
-      steps > 0 ? static_cast<double>(generated) / static_cast<double>(steps) : 0.0,
-      generated > 0 ? 1e6 * busy / static_cast<double>(generated) : 0.0, wall, steady_json.c_str());
+  std::printf("%s\n", out.dump().c_str());
   return 0;
 }
 

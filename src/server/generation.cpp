@@ -257,13 +257,19 @@ class GenerationStream : public std::enable_shared_from_this<GenerationStream> {
     while (!finished_) {
       auto e = events_->try_pop();
       if (!e) return;
-      if (e->kind == EngineEvent::Kind::kStarted)
-        sink_->on_started(e->usage.prompt_tokens, e->usage.cached_prompt_tokens);
-      begin_output();
       switch (e->kind) {
-        case EngineEvent::Kind::kStarted: break;
-        case EngineEvent::Kind::kToken: on_token(*e); break;
-        case EngineEvent::Kind::kFinish: on_finish(*e); break;
+        case EngineEvent::Kind::kStarted:
+          sink_->on_started(e->usage.prompt_tokens, e->usage.cached_prompt_tokens);
+          begin_output();
+          break;
+        case EngineEvent::Kind::kToken:
+          begin_output();
+          on_token(*e);
+          break;
+        case EngineEvent::Kind::kFinish:  // also one that ended before admission
+          begin_output();
+          on_finish(*e);
+          break;
       }
     }
   }

@@ -621,6 +621,19 @@ struct HttpServer::Impl {
     deadline.cancel();
   }
 
+  // Answers a request that was not read whole (too large, too slow) with `error`, in the shape
+  // of the API its header names (the OpenAI shape before the header is in); the connection
+  // closes after. `error` must outlive the call (the caller awaits it at once).
+  asio::awaitable<void> refuse_unread(tcp::socket& socket, HttpRequest req, const ApiError& error) {
+    auto ex = std::make_shared<BeastExchange>(socket.get_executor(), std::move(req), nullptr,
+                                              ctx.options().max_unsent_bytes);
+    const int status = error.status;
+    respond_error(*ex, api_family_of(ex->request()), error);
+    co_await ex->serve(socket, false);
+    ex->stop_watching(socket);
+    ctx.metrics().count_request(endpoint_label(ex->request(), false), status);
+  }
+
   asio::awaitable<void> connection(tcp::socket socket) {
     beast::flat_buffer buffer;
     beast::error_code ec;
@@ -661,35 +674,27 @@ struct HttpServer::Impl {
         req.headers.emplace_back(std::move(name), std::string(field.value()));
       }
       req.request_id = new_request_id();
+      // The errors are named locals passed by reference: passed as braced temporaries by value
+      // into the awaited call, they crashed the server on every 413 with this GCC 12 build
+      // ("free(): invalid pointer").
       if (ec == http::error::body_limit) {
-        auto ex = std::make_shared<BeastExchange>(socket.get_executor(), std::move(req), nullptr,
-                                                  ctx.options().max_unsent_bytes);
-        respond_error(*ex, api_family_of(ex->request()),
-                      {413,
-                       "request body is larger than the limit of " +
-                           std::to_string(ctx.options().max_body_bytes) +
-                           " bytes (agentserve serve --max-body-mb)",
-                       "request_too_large", ""});
-        co_await ex->serve(socket, false);
-        ex->stop_watching(socket);
-        ctx.metrics().count_request(endpoint_label(ex->request(), false), 413);
+        const ApiError too_large{413,
+                                 "request body is larger than the limit of " +
+                                     std::to_string(ctx.options().max_body_bytes) +
+                                     " bytes (agentserve serve --max-body-mb)",
+                                 "request_too_large", ""};
+        co_await refuse_unread(socket, std::move(req), too_large);
         co_await lingering_close(socket);
         co_return;
       }
       if (timed_out) {
-        // The family is known once the header is in; before, the OpenAI shape.
-        auto ex = std::make_shared<BeastExchange>(socket.get_executor(), std::move(req), nullptr,
-                                                  ctx.options().max_unsent_bytes);
-        log_timed_out(ex->request(), parser.is_header_done(), ctx.options().request_timeout);
-        respond_error(*ex, api_family_of(ex->request()),
-                      {408,
-                       fmt::format("the request did not arrive whole within {} s of its first byte "
-                                   "(agentserve serve --request-timeout)",
-                                   ctx.options().request_timeout.count()),
-                       "request_timeout", ""});
-        co_await ex->serve(socket, false);
-        ex->stop_watching(socket);
-        ctx.metrics().count_request(endpoint_label(ex->request(), false), 408);
+        log_timed_out(req, parser.is_header_done(), ctx.options().request_timeout);
+        const ApiError too_slow{408,
+                                fmt::format("the request did not arrive whole within {} s of its first "
+                                            "byte (agentserve serve --request-timeout)",
+                                            ctx.options().request_timeout.count()),
+                                "request_timeout", ""};
+        co_await refuse_unread(socket, std::move(req), too_slow);
         co_return;
       }
       if (ec) co_return;  // EOF, reset or garbage: drop the connection

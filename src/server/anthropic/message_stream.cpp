@@ -129,12 +129,11 @@ void MessageStream::on_tool_call_end(int, bool, std::string_view) {
 }
 
 void MessageStream::on_finish(const GenerationResult& result) {
-  // Failed (or ended) before admission: message_start goes now. Cancelled: nobody listens.
-  if (result.stop != StopKind::kCancelled) send_start(0);
-  if (result.stop == StopKind::kCancelled) {
+  if (result.stop == StopKind::kCancelled) {  // nobody is listening
     exchange_->end();
     return;
   }
+  send_start(0);  // failed (or ended) before admission: message_start goes now
   if (result.stop == StopKind::kError) {
     const EngineFailure f = engine_failure(result);
     send("error", {{"type", "error"},
