@@ -12,7 +12,7 @@
 //
 //   node bench/http_load.mjs --bin build/agentserve --model DIR [--streams 64] [--tokens 64]
 //                            [--idle 256] [--parallel 64] [--temperature 1] [--io-threads 0]
-//                            [--threads 0] [--driver-nice 0]
+//                            [--threads 0] [--driver-nice 0] [--driver-cpus LIST] [--handover-us N]
 //
 // The load driver runs on the same machine: its own CPU time is reported too, since on a small
 // machine it competes with the server.
@@ -20,6 +20,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import http from "node:http";
+import { execFileSync } from "node:child_process";
 import { parseArgs, startServer as start, post, metrics } from "./lib/server.mjs";
 
 const args = parseArgs();
@@ -32,6 +33,8 @@ const PARALLEL = Number(args.parallel ?? STREAMS);
 const IO_THREADS = args["io-threads"] ?? "0";
 const THREADS = args.threads ?? "0";  // compute threads of the server (0: all cores)
 const DRIVER_NICE = Number(args["driver-nice"] ?? 0);
+const DRIVER_CPUS = args["driver-cpus"];
+const HANDOVER_US = args["handover-us"];  // serve --handover-us (default: the server's)
 if (!MODEL) throw new Error("--model DIR is required");
 
 // The prefix cache's disk tier would write every run's pages into the user's cache directory:
@@ -120,11 +123,14 @@ const chatBody = (i, maxTokens) => ({
 // former 8,192-token default, 64 x 276 tokens ran at 37 streams per step on average).
 const CTX = Math.max(40960, STREAMS * (TOKENS + 64));
 const srv = await startServer(["--parallel", String(PARALLEL), "--io-threads", IO_THREADS, "--threads", THREADS,
-                               "--ctx", String(CTX)]);
+                               "--ctx", String(CTX), ...(HANDOVER_US ? ["--handover-us", HANDOVER_US] : [])]);
 // --driver-nice N: the driver's own thread N nice levels down once the server runs (the server
 // keeps its priority), so that on a small machine the client stands in for one on another host
 // rather than taking the server's cores. Reported in the output.
 if (DRIVER_NICE !== 0) os.setPriority(0, DRIVER_NICE);
+// --driver-cpus LIST: the driver (all its threads) moves to those CPUs once the server runs (the
+// server keeps the CPUs this process started on): a client on another host, as far as CPUs go.
+if (DRIVER_CPUS) execFileSync("taskset", ["-a", "-p", "-c", DRIVER_CPUS, String(process.pid)], { stdio: "ignore" });
 // Warm up (first allocations, page faults).
 await Promise.all(Array.from({ length: Math.min(8, STREAMS) }, (_, i) => post(`${srv.url}/v1/chat/completions`, chatBody(i, 8))));
 const m0 = await metrics(srv.url);
@@ -168,9 +174,11 @@ if (mSteadyEnd !== null) {
   const [a, b] = [await mSteadyStart, await mSteadyEnd];
   const dw = (k) => (b.get(k) ?? 0) - (a.get(k) ?? 0);
   const wSteps = dw("agentserve_engine_steps_total"), wBusy = dw("agentserve_engine_busy_seconds_total");
-  const wIo = dw("agentserve_io_thread_cpu_seconds_total");
+  const wIo = dw("agentserve_io_thread_cpu_seconds_total"), wForward = dw("agentserve_engine_forward_seconds_total");
   if (wSteps > 0) steady = { steps: wSteps, ms_per_step: 1000 * wBusy / wSteps,
-                             us_per_token: 1e6 * wBusy / (wSteps * STREAMS), io_cpu_share_pct: 100 * wIo / wBusy };
+                             us_per_token: 1e6 * wBusy / (wSteps * STREAMS), io_cpu_share_pct: 100 * wIo / wBusy,
+                             forward_us_per_token: 1e6 * wForward / (wSteps * STREAMS),
+                             rest_us_per_token: 1e6 * (wBusy - wForward) / (wSteps * STREAMS) };
 }
 const cpu = process.cpuUsage(cpu0);
 const threads1 = threadTimes(srv.proc.pid);
@@ -221,7 +229,7 @@ async function measureIdle() {
 const idle = IDLE > 0 ? await measureIdle() : { before: null, after: null, queued: 0 };
 
 const result = {
-  streams: STREAMS, tokens_per_stream: TOKENS, parallel: PARALLEL, io_threads: IO_THREADS, compute_threads: THREADS, driver_nice: DRIVER_NICE,
+  streams: STREAMS, tokens_per_stream: TOKENS, parallel: PARALLEL, io_threads: IO_THREADS, compute_threads: THREADS, driver_nice: DRIVER_NICE, driver_cpus: DRIVER_CPUS ?? null, handover_us: HANDOVER_US ?? null,
   wall_s: +wall.toFixed(3),
   prompt_tokens_per_stream: promptTokens.sort((a, b) => a - b)[promptTokens.length >> 1],
   generated_tokens: gen, streamed_tokens: streamedTokens,
@@ -237,6 +245,9 @@ const result = {
   steady_steps: steady?.steps ?? null,
   steady_engine_ms_per_step: steady ? +steady.ms_per_step.toFixed(3) : null,
   steady_engine_us_per_token: steady ? +steady.us_per_token.toFixed(2) : null,
+  // Its two parts: forward passes, and the rest (sampling, handing tokens to the I/O threads).
+  steady_forward_us_per_token: steady ? +steady.forward_us_per_token.toFixed(2) : null,
+  steady_rest_us_per_token: steady ? +steady.rest_us_per_token.toFixed(2) : null,
   steady_io_cpu_share_pct: steady ? +steady.io_cpu_share_pct.toFixed(2) : null,
   server_overhead_pct: +(100 * ioCpu / busy).toFixed(2),
   // The engine's threads runnable but waiting for a CPU, summed over them, against the engine's

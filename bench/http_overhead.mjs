@@ -9,10 +9,14 @@
 //
 //   node bench/http_overhead.mjs --bin build/agentserve --model DIR [--rounds 6] [--streams 64]
 //                                [--tokens 512] [--temperature 0] [--threads 0] [--http-threads N]
-//                                [--taskset 0,1]
+//                                [--taskset 0,1] [--server-cpus 0-11 --client-cpus 12-15]
+//                                [--handover-us N]
 //
 // --taskset CPUS runs both sides (server, client and reference) on those CPUs only: on a larger
-// machine it stands in for a small one.
+// machine it stands in for a small one. --server-cpus and --client-cpus separate them: the server
+// and the reference on one set, the load driver on the other, so that the figure is the server's
+// cost alone, without the client's share of the CPUs (a client on another host, as far as CPUs
+// go; caches and memory are still shared).
 
 import { execFileSync } from "node:child_process";
 import { parseArgs } from "./lib/server.mjs";
@@ -29,7 +33,11 @@ const THREADS = String(args.threads ?? 0);
 // --http-threads N: the served side's compute threads, when they differ from the reference's
 // (a CPU left to the I/O thread and the client against the engine on every CPU).
 const HTTP_THREADS = String(args["http-threads"] ?? THREADS);
-const TASKSET = args.taskset;
+const SERVER_CPUS = args["server-cpus"];
+const CLIENT_CPUS = args["client-cpus"];
+if (Boolean(SERVER_CPUS) !== Boolean(CLIENT_CPUS)) throw new Error("--server-cpus and --client-cpus go together");
+if (SERVER_CPUS && args.taskset) throw new Error("--taskset or --server-cpus/--client-cpus, not both");
+const TASKSET = args.taskset ?? SERVER_CPUS;
 // As http_load sizes the server's KV pool: every stream whole.
 const CTX = String(Math.max(40960, STREAMS * (TOKENS + 64)));
 
@@ -41,7 +49,9 @@ function run(cmd, cmdArgs) {
 
 const http = () => run(process.execPath, [new URL("./http_load.mjs", import.meta.url).pathname,
   "--bin", BIN, "--model", MODEL, "--streams", String(STREAMS), "--tokens", String(TOKENS),
-  "--idle", "0", "--temperature", TEMPERATURE, "--threads", HTTP_THREADS]);
+  "--idle", "0", "--temperature", TEMPERATURE, "--threads", HTTP_THREADS,
+  ...(CLIENT_CPUS ? ["--driver-cpus", CLIENT_CPUS] : []),
+  ...(args["handover-us"] ? ["--handover-us", args["handover-us"]] : [])]);
 let promptTokens = 0;
 const reference = () => run(BIN, ["bench-batch", "--model", MODEL, "--streams", String(STREAMS),
   "--tokens", String(TOKENS), "--prompt-tokens", String(promptTokens), "--temperature", TEMPERATURE,
@@ -66,6 +76,12 @@ for (let r = 0; r < ROUNDS; ++r) {
     http_steady_us_per_token: h.steady_engine_us_per_token,
     reference_steady_us_per_token: ref.steady_engine_us_per_token,
     steady_slowdown_pct: pct(h.steady_engine_us_per_token, ref.steady_engine_us_per_token),
+    // Where it went: the forward passes (all compute threads), and the rest of the step (the
+    // engine thread alone: sampling, and over HTTP the tokens' hand-over to the I/O threads).
+    steady_forward_slowdown_pct: pct(h.steady_forward_us_per_token, ref.steady_forward_us_per_token),
+    http_steady_rest_us_per_token: h.steady_rest_us_per_token,
+    reference_steady_rest_us_per_token: ref.steady_rest_us_per_token,
+    steady_rest_slowdown_pct: pct(h.steady_rest_us_per_token, ref.steady_rest_us_per_token),
     http_steady_steps: h.steady_steps, reference_steady_steps: ref.steady_steps,
     whole_run_slowdown_pct: pct(h.engine_us_per_token, ref.engine_us_per_token),
     http_tokens_per_step: h.tokens_per_step, reference_tokens_per_step: ref.tokens_per_step,
@@ -82,10 +98,12 @@ const median = (v) => {
 };
 console.log(JSON.stringify({
   streams: STREAMS, tokens_per_stream: TOKENS, temperature: Number(TEMPERATURE), threads: THREADS, http_threads: HTTP_THREADS,
-  taskset: TASKSET ?? null, prompt_tokens: promptTokens, rounds: ROUNDS,
+  handover_us: args["handover-us"] ?? null, taskset: args.taskset ?? null, server_cpus: SERVER_CPUS ?? null, client_cpus: CLIENT_CPUS ?? null, prompt_tokens: promptTokens, rounds: ROUNDS,
   steady_slowdown_pct_median: median(rounds.map((r) => r.steady_slowdown_pct)),
   steady_slowdown_pct_min: Math.min(...rounds.map((r) => r.steady_slowdown_pct)),
   steady_slowdown_pct_max: Math.max(...rounds.map((r) => r.steady_slowdown_pct)),
+  steady_forward_slowdown_pct_median: median(rounds.map((r) => r.steady_forward_slowdown_pct)),
+  steady_rest_slowdown_pct_median: median(rounds.map((r) => r.steady_rest_slowdown_pct)),
   whole_run_slowdown_pct_median: median(rounds.map((r) => r.whole_run_slowdown_pct)),
   steady_io_cpu_share_pct_median: median(rounds.map((r) => r.steady_io_cpu_share_pct)),
   per_round: rounds,

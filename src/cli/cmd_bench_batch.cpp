@@ -30,9 +30,9 @@ struct BenchBatchArgs {
 
 // Engine gauges at one moment.
 struct EngineClock {
-  int64_t busy_micros = 0, steps = 0;
+  int64_t busy_micros = 0, forward_micros = 0, steps = 0;
   static EngineClock read(const Engine& e) {
-    return {e.gauges().busy_micros.load(), e.gauges().steps.load()};
+    return {e.gauges().busy_micros.load(), e.gauges().forward_micros.load(), e.gauges().steps.load()};
   }
 };
 
@@ -142,20 +142,25 @@ int run_bench_batch(BenchBatchArgs a) {
   engine.stop();
   if (generated < 0) return 1;
   const double busy = static_cast<double>(after.busy_micros - before.busy_micros) / 1e6;
+  const double forward = static_cast<double>(after.forward_micros - before.forward_micros) / 1e6;
   const int64_t steps = after.steps - before.steps;
   const auto per = [](double a, int64_t b) { return b > 0 ? a / static_cast<double>(b) : 0.0; };
   nlohmann::ordered_json out = {
       {"streams", a.streams}, {"tokens_per_stream", a.tokens}, {"prompt_tokens", a.prompt_tokens},
       {"temperature", a.temperature}, {"generated_tokens", generated}, {"engine_steps", steps},
-      {"engine_busy_s", busy}, {"engine_ms_per_step", 1000 * per(busy, steps)},
+      {"engine_busy_s", busy}, {"engine_forward_s", forward}, {"engine_ms_per_step", 1000 * per(busy, steps)},
       {"tokens_per_step", per(static_cast<double>(generated), steps)},
       {"engine_us_per_token", 1e6 * per(busy, generated)}, {"wall_s", wall}, {"steady_steps", nullptr}};
   // In the steady window every step made `streams` tokens.
   if (const int64_t n = steady.complete ? steady.end.steps - steady.start.steps : 0; n > 0) {
     const double b = static_cast<double>(steady.end.busy_micros - steady.start.busy_micros) / 1e6;
+    const double f = static_cast<double>(steady.end.forward_micros - steady.start.forward_micros) / 1e6;
     out["steady_steps"] = n;
     out["steady_engine_ms_per_step"] = 1000 * per(b, n);
     out["steady_engine_us_per_token"] = 1e6 * per(b, n * a.streams);
+    // The two parts of a step: forward passes, and the rest (sampling, handing tokens over).
+    out["steady_forward_us_per_token"] = 1e6 * per(f, n * a.streams);
+    out["steady_rest_us_per_token"] = 1e6 * per(b - f, n * a.streams);
   }
   std::printf("%s\n", out.dump().c_str());
   return 0;

@@ -135,6 +135,7 @@ Result<std::unique_ptr<Runtime>> load_runtime(const RuntimeOptions& o) {
   eo.max_running = o.parallel;
   eo.prefix_cache = o.prefix_cache;
   eo.nice_increment = o.compute_nice;
+  eo.handover_window = std::chrono::microseconds(o.handover_window_us);
   eo.max_context = static_cast<int32_t>(std::min<int64_t>(context.tokens, c.max_position_embeddings));
   const KvGeometry& kv = rt->backend->kv_geometry();
   AS_ASSIGN_OR_RETURN(eo.model_fingerprint, compute_model_fingerprint(*rt->model, kv.dtype, kv.page_size));

@@ -35,6 +35,9 @@ struct RuntimeOptions {
   double kv_cache_disk_gib = 20;
   // > 0: compute threads run this many nice levels below normal (serve: the I/O thread first).
   int32_t compute_nice = 0;
+  // Engine: a step's token events wake their consumers in groups of at most this span
+  // (EngineOptions::handover_window; serve --handover-us).
+  int32_t handover_window_us = 100;
 };
 
 // Adds --model, --threads, --ctx, --kv-dtype, --precision, --batch-tokens, --no-prefix-cache,

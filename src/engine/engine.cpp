@@ -1,7 +1,5 @@
 #include "engine/engine.h"
 
-#include <sched.h>
-
 #include <algorithm>
 #include <chrono>
 #include <limits>
@@ -12,6 +10,7 @@
 #include "base/log.h"
 #include "base/thread_name.h"
 #include "base/thread_priority.h"
+#include "engine/handover_group.h"
 
 namespace agentserve {
 
@@ -31,20 +30,6 @@ RequestTimings timings_of(const Sequence& seq) {
   t.prefill_ms = Ms((seq.first_token_at != zero ? seq.first_token_at : now) - seq.admitted_at).count();
   if (seq.first_token_at != zero) t.decode_ms = Ms(now - seq.first_token_at).count();
   return t;
-}
-
-// After a token event is pushed to `channel`: a consumer on another thread that has not taken
-// it yet may be queued on this thread's CPU. A running thread is preempted only when a task wakes
-// up, and that one is already awake, so without a yield it waits for the scheduler tick (4 ms
-// at HZ=250) while the engine samples the rest of the batch or runs the next forward pass.
-// Measured on cpu-2c: tokens waited up to 3.7 ms for the HTTP thread at 64 streams (Qwen3-0.6B
-// shape) before the yield between a step's tokens. With one stream (tiny model, 300 tokens,
-// three alternating pairs) the yield after a step's last token took token-to-socket p90 from
-// 0.6–0.8 ms to 0.04–0.78 ms (then measured to the send's return, whose remaining tail was the
-// woken client reading first: docs/benchmarks.md). With the consumer on another CPU this is one
-// atomic load.
-void yield_to_lagging_consumer(const EventChannel* channel) {
-  if (channel != nullptr && channel->consumer_lagging()) sched_yield();
 }
 
 // The request's scripted failure (GenerationRequest::forced_failure, tests) is due at the
@@ -314,6 +299,10 @@ bool Engine::step() {
     }
   } busy_timer{gauges_, step_start};
   Status st = backend_->forward(step_.batch, &logits_);
+  gauges_.forward_micros.fetch_add(std::chrono::duration_cast<std::chrono::microseconds>(
+                                       std::chrono::steady_clock::now() - step_start)
+                                       .count(),
+                                   std::memory_order_relaxed);
   if (!st.ok()) {
     AS_LOG_ERROR("forward failed: {}", st.error().to_string());
     std::vector<Sequence*> failed = step_.sequences;
@@ -337,7 +326,7 @@ bool Engine::step() {
 
   const int32_t vocab = backend_->vocab_size();
   size_t logit_row = 0;
-  EventChannel* previous_channel = nullptr;
+  HandoverGroup handover(options_.handover_window);
   struct Done {
     Sequence* seq;
     FinishReason reason;
@@ -380,18 +369,16 @@ bool Engine::step() {
     EngineEvent e;
     e.kind = EngineEvent::Kind::kToken;
     e.sample = sample;
-    seq->request.events->push(std::move(e));
-    yield_to_lagging_consumer(previous_channel);  // the previous sequence's token
-    previous_channel = seq->request.events.get();
+    EventChannel* channel = seq->request.events.get();
+    handover.add(channel, channel->push(std::move(e), /*notify=*/false));
     if (seq->num_generated >= stop.max_new_tokens ||
         static_cast<int32_t>(seq->tokens.size()) >= max_context_) {
       done.push_back({seq, FinishReason::kLength, -1, {}});
     }
   }
-  // The step's last token, before the next forward pass takes this CPU (with one stream, an
-  // agent session, every token is a step's last). Before finish(): a finished sequence's
-  // channel may be gone once finish() has handed over its last event.
-  yield_to_lagging_consumer(previous_channel);
+  // Before finish(): a finished sequence's channel may be gone once finish() has handed over
+  // its last event.
+  handover.end_step();
   for (Done& d : done) finish(d.seq, d.reason, d.stop_token, std::move(d.error));
   if (options_.check_integrity) {
     const std::string problem = scheduler_.check_integrity();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -39,6 +40,9 @@ struct EngineOptions {
   // > 0: the engine thread (started by start()) runs below normal priority, so the server's I/O
   // thread preempts it to stream tokens (base/thread_priority.h).
   int32_t nice_increment = 0;
+  // A step's token events wake their consumers in groups spanning at most this long (the
+  // first token of a group waits that much more; engine/handover_group.h). 0: each at once.
+  std::chrono::microseconds handover_window{100};
 };
 
 // Read from any thread (metrics), written by the engine thread after every step.
@@ -51,6 +55,10 @@ struct EngineGauges {
   // the denominator of the server's per-token overhead (bench/http_load.mjs).
   std::atomic<int64_t> busy_micros{0};
   std::atomic<int64_t> steps{0};
+  // The forward passes' part of busy_micros; the rest is sampling and handing tokens to their
+  // consumers, the part of a step the engine thread runs alone (and where a server's wake-ups
+  // of its I/O threads land).
+  std::atomic<int64_t> forward_micros{0};
   // Prefix cache (zero when it is off): pages it holds (some also used by running requests),
   // distinct cached prefixes, and per-request lookups, hits and prompt tokens reused.
   std::atomic<int64_t> prefix_cache_pages{0};

@@ -27,14 +27,28 @@ void EventChannel::set_notify(std::function<void()> notify) {
   if (notify_) async_consumer_.store(true, std::memory_order_relaxed);
 }
 
-void EventChannel::push(EngineEvent event) {
-  event.produced_at = std::chrono::steady_clock::now();
-  std::shared_ptr<const std::function<void()>> notify;
+std::chrono::steady_clock::time_point EventChannel::push(EngineEvent event, bool notify) {
+  const auto now = std::chrono::steady_clock::now();
+  event.produced_at = now;
+  std::shared_ptr<const std::function<void()>> hook;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (event.kind == EngineEvent::Kind::kFinish) finished_ = true;
     queue_.push_back(std::move(event));
     queued_.store(queue_.size(), std::memory_order_release);
+    if (notify) hook = notify_;
+  }
+  if (notify) {
+    cv_.notify_one();
+    if (hook) (*hook)();
+  }
+  return now;
+}
+
+void EventChannel::notify_consumer() {
+  std::shared_ptr<const std::function<void()>> notify;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
     notify = notify_;
   }
   cv_.notify_one();

@@ -67,7 +67,12 @@ struct EngineEvent {
 class EventChannel {
  public:
   void set_notify(std::function<void()> notify);
-  void push(EngineEvent event);
+  // Queues the event, stamps its produced_at (returned), and wakes the consumer — unless
+  // `notify` is false: then the pusher owes a notify_consumer() call (the engine groups the
+  // wake-ups of a step's tokens: engine/handover_group.h).
+  std::chrono::steady_clock::time_point push(EngineEvent event, bool notify = true);
+  // Wakes the consumer: its notify hook, or a pop() blocked on the channel.
+  void notify_consumer();
   // Blocks until an event arrives; nullopt after the finish event has been taken.
   std::optional<EngineEvent> pop();
   std::optional<EngineEvent> try_pop();

@@ -89,6 +89,10 @@ std::string Metrics::prometheus_text(const Gauges& g) const {
       "# HELP agentserve_engine_busy_seconds_total Time the engine spent computing steps.\n"
       "# TYPE agentserve_engine_busy_seconds_total counter\nagentserve_engine_busy_seconds_total {:.6f}\n",
       g.engine_busy_seconds);
+  out += fmt::format(
+      "# HELP agentserve_engine_forward_seconds_total Part of the engine's busy time spent in forward passes (the rest: sampling and handing tokens over).\n"
+      "# TYPE agentserve_engine_forward_seconds_total counter\nagentserve_engine_forward_seconds_total {:.6f}\n",
+      g.engine_forward_seconds);
   counter("agentserve_engine_steps_total", "Engine steps (forward passes).", g.engine_steps);
   out += fmt::format(
       "# HELP agentserve_io_thread_cpu_seconds_total CPU time of the HTTP I/O threads.\n"

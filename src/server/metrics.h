@@ -64,6 +64,7 @@ class Metrics {
     int64_t kv_pages_used = 0;
     int64_t kv_pages_total = 0;
     double engine_busy_seconds = 0;  // engine thread computing steps
+    double engine_forward_seconds = 0;  // their forward passes (the rest: sampling, hand-over)
     int64_t engine_steps = 0;
     double io_thread_cpu_seconds = 0;  // the HTTP I/O threads' CPU time: the server's overhead
     struct Tier {  // a KV tier below the pool (kv/kv_tiers.h); zeros when off

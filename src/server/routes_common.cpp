@@ -109,6 +109,7 @@ void register_common_routes(Router& router, ServerContext& ctx) {
     g.kv_pages_used = eg.kv_pages_used.load();
     g.kv_pages_total = eg.kv_pages_total.load();
     g.engine_busy_seconds = static_cast<double>(eg.busy_micros.load()) / 1e6;
+    g.engine_forward_seconds = static_cast<double>(eg.forward_micros.load()) / 1e6;
     g.engine_steps = eg.steps.load();
     g.prefix_cache_pages = eg.prefix_cache_pages.load();
     g.prefix_cache_entries = eg.prefix_cache_entries.load();

@@ -255,6 +255,9 @@ test("GET /metrics is Prometheus text with requests, tokens, latency histograms,
     assert.ok(m.has(name), `missing ${name}`);
   }
   assert.ok(m.get("agentserve_kv_pages_total") > 0);
+  // The engine's busy time and its forward passes' part (earlier tests generated tokens).
+  const busy = m.get("agentserve_engine_busy_seconds_total"), forward = m.get("agentserve_engine_forward_seconds_total");
+  assert.ok(busy > 0 && forward > 0 && forward < busy, `busy ${busy}, forward ${forward}`);
   assert.equal(m.get('agentserve_time_to_first_token_seconds_bucket{le="+Inf"}'),
                m.get("agentserve_time_to_first_token_seconds_count"));
 });

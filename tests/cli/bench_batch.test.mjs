@@ -33,6 +33,11 @@ for (const temperature of ["0", "1"]) {
     assert.ok(o.steady_steps > 0 && o.steady_steps < o.engine_steps, JSON.stringify(o));
     assert.ok(Math.abs(o.steady_engine_us_per_token - 1000 * o.steady_engine_ms_per_step / streams) <
               1e-3 * o.steady_engine_us_per_token);
+    // Its two parts, forward passes and the rest of the step, add up to it.
+    assert.ok(o.steady_forward_us_per_token > 0 && o.steady_rest_us_per_token > 0, JSON.stringify(o));
+    assert.ok(Math.abs(o.steady_forward_us_per_token + o.steady_rest_us_per_token - o.steady_engine_us_per_token) <
+              1e-3 * o.steady_engine_us_per_token);
+    assert.ok(o.engine_forward_s > 0 && o.engine_forward_s < o.engine_busy_s, JSON.stringify(o));
   });
 }
 

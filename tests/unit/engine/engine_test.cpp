@@ -204,6 +204,56 @@ TEST(EventChannel, OnlyAConsumerOnAnotherThreadCanLag) {
   EXPECT_FALSE(blocking.consumer_lagging());
 }
 
+// Tokens wake their consumers in groups (EngineOptions::handover_window), but every token is
+// woken for once, and before step() returns: a consumer never waits past the step for a token.
+TEST(Engine, EveryTokenWakesItsConsumerOnceBeforeTheStepEnds) {
+  for (const int window_us : {0, 900}) {
+    HistoryBackend backend(4, 256);
+    EngineOptions opts;
+    opts.max_running = 8;
+    opts.handover_window = std::chrono::microseconds(window_us);
+    Engine engine(&backend, opts);
+    constexpr int kRequests = 8, kTokens = 12;
+    std::vector<std::shared_ptr<EventChannel>> channels;
+    std::vector<int> wakes(kRequests, 0), seen_wakes(kRequests, 0);
+    std::vector<std::vector<int32_t>> prompts;
+    std::vector<Collected> got(kRequests);
+    for (int i = 0; i < kRequests; ++i) {
+      prompts.push_back({i + 1, 2 * i + 3, 5});
+      GenerationRequest r = greedy_request(static_cast<uint64_t>(i + 1), prompts.back(), kTokens);
+      r.stop.ignore_stop_tokens = true;
+      r.events->set_notify([&wakes, i] { ++wakes[static_cast<size_t>(i)]; });
+      channels.push_back(r.events);
+      engine.submit(std::move(r));
+    }
+    std::vector<int> events(kRequests, 0);
+    while (engine.step()) {
+      for (int i = 0; i < kRequests; ++i) {
+        const size_t k = static_cast<size_t>(i);
+        int taken = 0;
+        while (auto e = channels[k]->try_pop()) {
+          ++taken;
+          if (e->kind == EngineEvent::Kind::kToken) got[k].tokens.push_back(e->sample.token);
+          else got[k].finish = *e;
+        }
+        events[k] += taken;
+        // Every event pushed in this step has had its wake-up by the time step() returned.
+        EXPECT_EQ(wakes[k], events[k]) << "window " << window_us << " µs, request " << i;
+        if (taken > 0) {
+          EXPECT_GT(wakes[k], seen_wakes[k]);
+        }
+        seen_wakes[k] = wakes[k];
+      }
+    }
+    for (int i = 0; i < kRequests; ++i) {
+      FinishReason reason;
+      EXPECT_EQ(got[static_cast<size_t>(i)].tokens, expected_output(prompts[static_cast<size_t>(i)], kTokens, {}, &reason));
+      EXPECT_EQ(got[static_cast<size_t>(i)].finish.kind, EngineEvent::Kind::kFinish);
+      EXPECT_EQ(wakes[static_cast<size_t>(i)], kTokens + 1) << "a wake-up per token and one for the finish";
+    }
+  }
+}
+
 TEST(Engine, SingleRequestFollowsTheModel) {
   HistoryBackend backend(4, 64);
   Engine engine(&backend, EngineOptions{8, 4, 0, true});
