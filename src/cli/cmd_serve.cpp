@@ -28,6 +28,7 @@ struct ServeArgs {
   std::vector<std::string> aliases;  // NAME=MODEL
   int max_body_mb = 32;
   int request_timeout_s = 120;
+  int shutdown_grace_s = 30;
   int ping_interval_ms = 5000;
   int stream_buffer_mb = 64;
   std::string test_script;  // --test-script FILE (tests only)
@@ -84,6 +85,7 @@ int run_serve(ServeArgs a) {
 
   a.server.max_body_bytes = static_cast<size_t>(a.max_body_mb) << 20;
   a.server.request_timeout = std::chrono::seconds(a.request_timeout_s);
+  a.server.shutdown_grace = std::chrono::seconds(a.shutdown_grace_s);
   a.server.ping_interval = std::chrono::milliseconds(a.ping_interval_ms);
   a.server.max_unsent_bytes = static_cast<size_t>(a.stream_buffer_mb) << 20;
   server::Metrics metrics;
@@ -198,6 +200,11 @@ void add_serve_command(CLI::App& app, int* exit_code) {
                   "Seconds a request may take to arrive whole from its first byte (header and "
                   "body); past it 408 and the connection is closed")
       ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  cmd->add_option("--shutdown-grace", a->shutdown_grace_s,
+                  "On SIGTERM, seconds that requests in progress may take to finish (new ones are "
+                  "refused meanwhile); 0: stop at once. SIGINT or a second signal stops at once")
+      ->check(CLI::Range(0, 86400))
       ->capture_default_str();
   cmd->add_option("--cors-origin", a->server.cors_origins,
                   "Let web pages from this origin call the API from a browser, e.g. "

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include <atomic>
+#include <csignal>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -550,6 +551,13 @@ struct HttpServer::Impl {
   size_t next_io = 0;
   std::mutex clocks_mutex;
   std::vector<clockid_t> io_clocks;  // CPU clocks of the running I/O threads
+  // Graceful shutdown (SIGTERM, ServerOptions::shutdown_grace): requests read whole and not yet
+  // answered; once draining, the acceptor is closed, a new request on an open connection is
+  // answered 503 and every connection closes after its answer.
+  std::atomic<int> in_flight{0};
+  std::atomic<bool> draining{false};
+  asio::steady_timer drain_timer{io};
+  Clock::time_point drain_deadline{};
 
   static std::vector<std::unique_ptr<asio::io_context>> make_ios(int n) {
     if (n <= 0) n = std::thread::hardware_concurrency() <= 4 ? 1 : 2;
@@ -698,6 +706,18 @@ struct HttpServer::Impl {
         co_return;
       }
       if (ec) co_return;  // EOF, reset or garbage: drop the connection
+      if (draining.load()) {
+        const ApiError closing{503, "the server is shutting down (it finishes the requests in progress and accepts no new ones)",
+                               "server_shutting_down", ""};
+        co_await refuse_unread(socket, std::move(req), closing);
+        co_return;
+      }
+      // Counted until answered: a SIGTERM waits for these (see on_signal).
+      in_flight.fetch_add(1);
+      struct InFlight {
+        std::atomic<int>& n;
+        ~InFlight() { n.fetch_sub(1); }
+      } in_flight_guard{in_flight};
       req.body = std::move(parser.get().body());
       req.received_at = Clock::now();
       const bool keep_alive = msg.keep_alive();
@@ -743,8 +763,64 @@ struct HttpServer::Impl {
       // Preflights are labelled by path only where the path exists (any path may be asked).
       ctx.metrics().count_request(endpoint_label(r, handler != nullptr || (preflight && path_known)),
                                   status < 0 ? 499 : status);
-      if (status < 0 || !keep_alive) co_return;
+      // Shutting down: the answer went out whole; the client opens a new connection (refused)
+      // rather than sending its next request here.
+      if (status < 0 || !keep_alive || draining.load()) co_return;
     }
+  }
+
+  // ios[0]'s thread. Ends every loop: connections still open are dropped mid-answer.
+  void stop_now() {
+    beast::error_code ec;
+    acceptor.close(ec);
+    signals.cancel(ec);
+    drain_timer.cancel();
+    for (auto& ctx_io : ios) ctx_io->stop();
+  }
+
+  // ios[0]'s thread. SIGTERM with a grace period: stop accepting, let the requests in progress
+  // finish (their streams to the end), then stop; past the grace period, or on any further
+  // signal, stop at once. SIGINT (Ctrl-C at a terminal) stops at once.
+  void on_signal(int signo) {
+    const int busy = in_flight.load();
+    const std::chrono::seconds grace = ctx.options().shutdown_grace;
+    if (signo == SIGTERM && !draining.load() && grace.count() > 0 && busy > 0) {
+      draining.store(true);
+      beast::error_code ec;
+      acceptor.close(ec);
+      AS_LOG_INFO("SIGTERM: finishing {} request(s) in progress, for at most {} s (new ones are refused; "
+                  "a second signal stops at once)",
+                  busy, grace.count());
+      drain_deadline = Clock::now() + grace;
+      signals.async_wait([this](beast::error_code e, int again) {
+        if (!e) on_signal(again);
+      });
+      poll_drain();
+      return;
+    }
+    if (busy > 0) {
+      AS_LOG_WARN("signal {}: shutting down now; {} request(s) in progress cut off", signo, busy);
+    } else {
+      AS_LOG_INFO("signal {}: shutting down", signo);
+    }
+    stop_now();
+  }
+
+  void poll_drain() {
+    drain_timer.expires_after(std::chrono::milliseconds(20));
+    drain_timer.async_wait([this](beast::error_code e) {
+      if (e) return;
+      if (const int busy = in_flight.load(); busy == 0) {
+        AS_LOG_INFO("every request in progress finished: shutting down");
+      } else if (Clock::now() >= drain_deadline) {
+        AS_LOG_WARN("shutdown grace period of {} s over: {} request(s) in progress cut off",
+                    ctx.options().shutdown_grace.count(), busy);
+      } else {
+        poll_drain();
+        return;
+      }
+      stop_now();
+    });
   }
 
   asio::awaitable<void> accept_loop() {
@@ -844,9 +920,8 @@ std::string HttpServer::client_url() const {
 bool HttpServer::on_every_interface() const { return impl_->bound_address.is_unspecified(); }
 
 void HttpServer::run() {
-  impl_->signals.async_wait([this](beast::error_code, int signo) {
-    AS_LOG_INFO("signal {}: shutting down", signo);
-    stop();
+  impl_->signals.async_wait([impl = impl_.get()](beast::error_code e, int signo) {
+    if (!e) impl->on_signal(signo);
   });
   asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
   impl_->ctx.set_io_cpu_probe([impl = impl_.get()] { return impl->io_cpu_seconds(); });
@@ -864,12 +939,7 @@ void HttpServer::run() {
 }
 
 void HttpServer::stop() {
-  asio::post(impl_->io, [this] {
-    beast::error_code ec;
-    impl_->acceptor.close(ec);
-    impl_->signals.cancel(ec);
-    for (auto& ios : impl_->ios) ios->stop();
-  });
+  asio::post(impl_->io, [impl = impl_.get()] { impl->stop_now(); });
 }
 
 }  // namespace agentserve::server

@@ -29,7 +29,8 @@ class HttpServer {
   // "http://[::1]:8080"; loopback when bound to every interface).
   std::string client_url() const;
   bool on_every_interface() const;
-  // Serves until stop(), SIGINT or SIGTERM; the calling thread is the first I/O thread.
+  // Serves until stop(), SIGINT or SIGTERM (after the requests in progress, within
+  // ServerOptions::shutdown_grace); the calling thread is the first I/O thread.
   void run();
   void stop();  // any thread
 

@@ -32,6 +32,10 @@ struct ServerOptions {
   // trickles it) would otherwise hold its connection and descriptor for ever. An idle
   // keep-alive connection between requests is not limited.
   std::chrono::seconds request_timeout{120};
+  // On SIGTERM (service managers: systemd, docker stop, Kubernetes) requests in progress may
+  // finish within this; new connections are refused and new requests on open ones get 503.
+  // 0: stop at once. SIGINT (Ctrl-C), or a second signal, always stops at once.
+  std::chrono::seconds shutdown_grace{30};
   // Origins whose web pages may call the API from a browser (CORS; "*": any). Empty: none.
   std::vector<std::string> cors_origins;
   std::chrono::milliseconds ping_interval{5000};  // keep-alive frames during long prefills

@@ -138,8 +138,10 @@ export async function startServer({ model = "qwen3-tiny", modelDir = null, args 
       return log;
     },
     exited,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
+    // SIGINT stops at once; SIGTERM waits for the requests in progress (--shutdown-grace), and
+    // a test that leaves a stream open would hold its server that long.
+    async stop(signal = "SIGINT") {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       const killer = setTimeout(() => proc.kill("SIGKILL"), 10000);
       const r = await exited;
       clearTimeout(killer);
