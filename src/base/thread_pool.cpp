@@ -137,10 +137,6 @@ int default_num_threads() {
     int n = std::atoi(env);
     if (n > 0) return n;
   }
-  return available_cpus();
-}
-
-int available_cpus() {
   cpu_set_t set;
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof(set), &set) == 0) {

@@ -84,7 +84,4 @@ class ThreadPool {
 // may run on.
 int default_num_threads();
 
-// The CPUs this process may run on (its affinity mask; taskset and cgroup cpusets narrow it).
-int available_cpus();
-
 }  // namespace agentserve

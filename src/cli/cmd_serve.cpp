@@ -177,9 +177,9 @@ void add_serve_command(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--handover-us", a->runtime.handover_window_us,
                   "Wake the I/O threads for a step's tokens in groups spanning at most this many "
-                  "µs (fewer wake-ups paid by the engine thread); 0: for every token at once. "
-                  "Default: 100, or 0 on up to 4 CPUs")
-      ->check(CLI::Range(0, 900));
+                  "µs (fewer wake-ups paid by the engine thread); 0: for every token at once")
+      ->check(CLI::Range(0, 900))
+      ->capture_default_str();
   cmd->add_option("--ping-interval-ms", a->ping_interval_ms,
                   "While a stream is quiet (long prefill), send a keep-alive frame this often")
       ->check(CLI::Range(10, 600000))

@@ -11,7 +11,6 @@
 #include "base/log.h"
 #include "base/paths.h"
 #include "base/progress.h"
-#include "base/thread_pool.h"
 #include "cli/model_arg.h"
 #include "engine/context_size.h"
 #include "engine/model_fingerprint.h"
@@ -77,10 +76,6 @@ cpu::MatmulPrecision prefill_precision(const RuntimeOptions& o) {
                                    : cpu::MatmulPrecision::kBf16;
 }
 
-std::chrono::microseconds handover_window_for_cpus(int cpus) {
-  return std::chrono::microseconds(cpus <= 4 ? 0 : 100);
-}
-
 Result<std::unique_ptr<Runtime>> load_runtime(const RuntimeOptions& o) {
   auto rt = std::make_unique<Runtime>();
   AS_ASSIGN_OR_RETURN(rt->model_dir, resolve_model_dir(o.model));
@@ -140,8 +135,7 @@ Result<std::unique_ptr<Runtime>> load_runtime(const RuntimeOptions& o) {
   eo.max_running = o.parallel;
   eo.prefix_cache = o.prefix_cache;
   eo.nice_increment = o.compute_nice;
-  eo.handover_window = o.handover_window_us >= 0 ? std::chrono::microseconds(o.handover_window_us)
-                                                 : handover_window_for_cpus(available_cpus());
+  eo.handover_window = std::chrono::microseconds(o.handover_window_us);
   eo.max_context = static_cast<int32_t>(std::min<int64_t>(context.tokens, c.max_position_embeddings));
   const KvGeometry& kv = rt->backend->kv_geometry();
   AS_ASSIGN_OR_RETURN(eo.model_fingerprint, compute_model_fingerprint(*rt->model, kv.dtype, kv.page_size));

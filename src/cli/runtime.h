@@ -2,7 +2,6 @@
 // tokenizer, a CPU backend and the engine, from common command-line options.
 #pragma once
 
-#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -37,8 +36,8 @@ struct RuntimeOptions {
   // > 0: compute threads run this many nice levels below normal (serve: the I/O thread first).
   int32_t compute_nice = 0;
   // Engine: a step's token events wake their consumers in groups of at most this span
-  // (EngineOptions::handover_window; serve --handover-us). < 0: handover_window_for_cpus().
-  int32_t handover_window_us = -1;
+  // (EngineOptions::handover_window; serve --handover-us).
+  int32_t handover_window_us = static_cast<int32_t>(EngineOptions{}.handover_window.count());
 };
 
 // Adds --model, --threads, --ctx, --kv-dtype, --precision, --batch-tokens, --no-prefix-cache,
@@ -53,14 +52,6 @@ struct Runtime {
   std::unique_ptr<Engine> engine;
   std::vector<int32_t> stop_token_ids;  // eos ids of config, generation config and tokenizer
 };
-
-// The default token hand-over window on a machine with `cpus` CPUs: 100 µs, but none on up to 4
-// CPUs. Measured (docs/benchmarks.md, 2026-11-28): on 16 cores grouping the wake-ups took the
-// tiny model's HTTP slowdown from ~4 % to ~1 % at p99 token-to-socket ≤ 0.25–0.5 ms; on 2 vCPUs
-// it cut the I/O thread's CPU by ~15 % but the p99 went from ≤ 0.5–2.5 ms to ≤ 2.5–5 ms: there
-// the client shares the server's two CPUs, and a client woken by one token's send preempts the
-// I/O thread with the rest of the group in hand.
-std::chrono::microseconds handover_window_for_cpus(int cpus);
 
 // The prefill matmul precision --precision names.
 cpu::MatmulPrecision prefill_precision(const RuntimeOptions& options);

@@ -1,7 +1,6 @@
-// The engine wakes the I/O threads for a step's tokens in groups (serve --handover-us; the
-// default is 0 on up to 4 CPUs, so CI's 2-core machine would not exercise a group otherwise).
-// With the widest window, concurrent streams must carry exactly what they carry with a wake-up
-// per token: every token, in order, each stream's own, and the finish after the last token.
+// The engine wakes the I/O threads for a step's tokens in groups (serve --handover-us, default
+// 100 µs). With the widest window, concurrent streams must carry exactly what they carry with a
+// wake-up per token: every token, in order, each stream's own, and the finish after the last.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
