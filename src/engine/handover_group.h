@@ -3,8 +3,9 @@
 // between two tokens) costs the waking thread a system call and, in a VM, an inter-processor
 // interrupt: a few µs that the engine thread pays alone while the compute threads wait. On
 // the tiny test model (64 streams, 16 cores) the engine thread's part of a step — sampling and
-// hand-over, half the step there — was 9 % slower over HTTP than with no consumer, the forward
-// passes unchanged (docs/benchmarks.md). A group wakes its consumers together once its oldest
+// hand-over, half the step there — was 6–9 % slower over HTTP than with no consumer, the forward
+// passes unchanged; grouped at 100 µs, the whole step's slowdown went from ~4.3 % to ~1.4 %
+// (docs/benchmarks.md). A group wakes its consumers together once its oldest
 // token has waited `window`; the I/O thread, woken by the first, finds the others queued.
 #pragma once
 

@@ -62,8 +62,9 @@ struct EngineEvent {
 };
 
 // One request's events, produced by the engine thread and consumed by one reader, who either
-// blocks in pop() or sets a notify hook (called after each push, on the engine thread, outside
-// the lock: it must only schedule work, e.g. post to an I/O loop) and drains with try_pop().
+// blocks in pop() or sets a notify hook (called for each push — for token events within the
+// engine's hand-over window — on the engine thread, outside the lock: it must only schedule
+// work, e.g. post to an I/O loop) and drains with try_pop().
 class EventChannel {
  public:
   void set_notify(std::function<void()> notify);

@@ -12,10 +12,10 @@
 #include <time.h>
 
 #include <atomic>
-#include <csignal>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <csignal>
 #include <deque>
 #include <mutex>
 #include <thread>
