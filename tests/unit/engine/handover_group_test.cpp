@@ -64,13 +64,13 @@ TEST(HandoverGroup, AGroupWakesOnceItsOldestTokenHasWaitedTheWindow) {
   EXPECT_EQ(h.woken.size(), 5u);
 }
 
-TEST(HandoverGroup, TheStepsEndWakesEverythingOwedEvenTheSameChannelTwice) {
+TEST(HandoverGroup, AGroupDestroyedWithoutEndStepStillWakesEverythingItOwes) {
   Hooked h(2);
   {
     HandoverGroup g(microseconds(900));
     g.add(h[0], h[0]->push(token_event(), false));
     g.add(h[1], h[1]->push(token_event(), false));
-    g.add(h[0], h[0]->push(token_event(), false));  // a prefill's tokens or two steps' worth
+    g.add(h[0], h[0]->push(token_event(), false));  // a channel twice: woken twice, in order
     EXPECT_TRUE(h.woken.empty());
   }  // destroyed without end_step(): still wakes what it owes
   EXPECT_EQ(h.woken, (std::vector<int>{0, 1, 0}));
@@ -84,10 +84,15 @@ TEST(HandoverGroup, AReaderBlockedInPopIsWokenByTheDeferredWakeUp) {
     return ch.pop().has_value();
   });
   reading.get_future().wait();
+  // Let the reader reach its wait: an event queued before it looks would be taken without any
+  // wake-up, and the test would pass whether or not the deferred wake-up reaches pop().
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
   HandoverGroup g(microseconds(900));
   g.add(&ch, ch.push(token_event(), false));
   g.end_step();
-  ASSERT_EQ(got.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  const bool woken = got.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  if (!woken) ch.push(token_event());  // release the reader, so the failure does not hang
+  EXPECT_TRUE(woken) << "the deferred wake-up did not reach the reader blocked in pop()";
   EXPECT_TRUE(got.get());
 }
 
